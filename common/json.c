@@ -1,0 +1,66 @@
+/*
+ * json.c: cJSON helpers. See json.h.
+ */
+#include "common/json.h"
+
+#include <ctype.h>
+#include <math.h>
+
+cJSON *json_parse(const char *text, size_t len, struct err *e)
+{
+    const char *end = NULL;
+    if (text == NULL || len == 0) {
+        err_set(e, ERR_INVALID, "empty JSON body");
+        return NULL;
+    }
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (v == NULL) {
+        size_t at = 0;
+        const char *ep = cJSON_GetErrorPtr();
+        if (ep != NULL && ep >= text && ep <= text + len)
+            at = (size_t)(ep - text);
+        err_set(e, ERR_INVALID, "malformed JSON near byte %zu", at);
+        return NULL;
+    }
+    while (end != NULL && end < text + len && (isspace((unsigned char)*end) || *end == '\0'))
+        end++;
+    if (end != NULL && end < text + len) {
+        cJSON_Delete(v);
+        err_set(e, ERR_INVALID, "unexpected data after the JSON value at byte %zu",
+                (size_t)(end - text));
+        return NULL;
+    }
+    return v;
+}
+
+const char *json_get_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool json_get_int(const cJSON *obj, const char *name, long long *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d > 9007199254740992.0 || d < -9007199254740992.0)
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
+bool json_get_bool(const cJSON *obj, const char *name, bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsBool(v))
+        return false;
+    *out = cJSON_IsTrue(v);
+    return true;
+}
+
+char *json_print(const cJSON *v)
+{
+    return cJSON_PrintUnformatted(v);
+}
