@@ -9,6 +9,7 @@
 #ifndef IMGSVC_TESTS_T_H
 #define IMGSVC_TESTS_T_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
