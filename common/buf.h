@@ -15,10 +15,10 @@
 #define BUF_WARN_UNUSED __attribute__((warn_unused_result))
 
 struct buf {
-    char *data;  /* NULL until the first append */
-    size_t len;  /* bytes in use */
-    size_t cap;  /* bytes allocated (excluding the terminating NUL slot) */
-    size_t max;  /* hard maximum for len */
+    char *data; /* NULL until the first append */
+    size_t len; /* bytes in use */
+    size_t cap; /* bytes allocated (excluding the terminating NUL slot) */
+    size_t max; /* hard maximum for len */
 };
 
 /* Prepares an empty buffer that may grow to `max` bytes. Allocates nothing. */

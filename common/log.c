@@ -54,9 +54,9 @@ void log_set_fd(int fd)
 
 bool log_is_secret_name(const char *name)
 {
-    static const char *const needles[] = {"secret",    "token",      "password", "passwd",
-                                          "authoriz",  "signature",  "credential", "cookie",
-                                          "apikey",    "api_key",    "x-api-key", "private"};
+    static const char *const needles[] = {"secret",   "token",     "password",   "passwd",
+                                          "authoriz", "signature", "credential", "cookie",
+                                          "apikey",   "api_key",   "x-api-key",  "private"};
     if (name == NULL)
         return false;
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TS_AMZ_LEN 16     /* "YYYYMMDDTHHMMSSZ" */
+#define TS_AMZ_LEN     16 /* "YYYYMMDDTHHMMSSZ" */
 #define TS_RFC3339_LEN 20 /* "YYYY-MM-DDTHH:MM:SSZ" */
 
 /* Wall clock in milliseconds since the Unix epoch. */

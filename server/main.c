@@ -1,5 +1,103 @@
+/*
+ * main.c: the imgsvc command line.
+ *
+ *   imgsvc serve      run the HTTP API (the long-running service)
+ *   imgsvc config     print the effective settings (secrets masked); --markdown: the table
+ *   imgsvc process    run the event handler on one S3 event (later)
+ *   imgsvc lambda     run as an AWS Lambda function (later)
+ *   imgsvc presign    print a presigned S3 URL (later)
+ * Settings come only from the environment (see server/config.c); a bad value stops the
+ * program before anything starts, naming the variable and the allowed range.
+ */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "common/log.h"
+#include "server/config.h"
+#include "server/serve.h"
+
+#ifndef IMGSVC_GIT_REV
+#define IMGSVC_GIT_REV "unknown"
+#endif
+
+static void usage(FILE *out)
 {
-    return 0;
+    fprintf(out,
+            "imgsvc %s: direct-to-S3 photo uploads turned into ready-to-serve sizes\n\n"
+            "usage: imgsvc <command> [options]\n\n"
+            "commands:\n"
+            "  serve              run the HTTP API until SIGTERM/SIGINT\n"
+            "  config             print the effective settings (secrets masked)\n"
+            "  config --markdown  print the settings table in Markdown\n"
+            "  process FILE|-     run the event handler on one S3 event (not yet "
+            "available)\n"
+            "  lambda             run as an AWS Lambda function (not yet available)\n"
+            "  presign            print a presigned S3 URL (not yet available)\n\n"
+            "options:\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      the version\n\n"
+            "settings (environment variables):\n",
+            IMGSVC_VERSION);
+    size_t n = 0;
+    const struct cfg_entry *t = srv_config_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char allowed[160];
+        srv_config_describe(&t[i], allowed, sizeof(allowed));
+        fprintf(out, "  %-28s %s\n  %-28s default \"%s\"; %s\n", t[i].env, t[i].doc, "", t[i].def,
+                allowed);
+    }
+}
+
+static int not_yet(const char *cmd)
+{
+    fprintf(stderr, "imgsvc: the '%s' command is not available in this version yet\n", cmd);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("imgsvc %s (%s)\n", IMGSVC_VERSION, IMGSVC_GIT_REV);
+        return 0;
+    }
+    if (strcmp(cmd, "config") == 0 && argc == 3 && strcmp(argv[2], "--markdown") == 0) {
+        srv_config_markdown(stdout);
+        return 0;
+    }
+    static const char *const known[] = {"serve", "config", "process", "lambda", "presign"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ok = ok || strcmp(cmd, known[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "imgsvc: unknown command '%s' (see imgsvc --help)\n", cmd);
+        return 2;
+    }
+    struct srv_config cfg;
+    struct err e = {0};
+    if (srv_config_load(&cfg, NULL, NULL, &e) != ERR_OK) {
+        fprintf(stderr, "imgsvc: configuration error: %s\n", e.msg);
+        srv_config_free(&cfg);
+        return 2;
+    }
+    enum log_level lvl = LOGL_INFO;
+    if (log_level_parse(cfg.log_level, &lvl))
+        log_set_level(lvl);
+    int rc = 0;
+    if (strcmp(cmd, "config") == 0)
+        srv_config_print(&cfg, stdout);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = srv_serve(&cfg);
+    else
+        rc = not_yet(cmd);
+    srv_config_free(&cfg);
+    return rc;
 }

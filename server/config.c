@@ -1,0 +1,260 @@
+/*
+ * config.c: the settings table and its loader. See config.h.
+ *
+ * To add a setting: add a field to struct srv_config, one line to `table` below, and use it.
+ * The README table is regenerated with `imgsvc config --markdown`.
+ */
+#include "server/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define F(field) offsetof(struct srv_config, field)
+#define KIB      1024LL
+#define MIB      (1024LL * 1024LL)
+
+/* clang-format off */
+static const struct cfg_entry table[] = {
+    {"IMGSVC_LISTEN_ADDR", CFG_ADDR, 0, 0, "127.0.0.1", NULL, F(listen_addr),
+     "Address the API listens on (IPv4 or IPv6 literal; 0.0.0.0 for all interfaces)"},
+    {"IMGSVC_PORT", CFG_INT, 0, 65535, "8080", NULL, F(port),
+     "TCP port of the API; 0 picks a free port (logged at start)"},
+    {"IMGSVC_HTTP_THREADS", CFG_INT, 1, 256, "4", NULL, F(http_threads),
+     "HTTP threads (libmicrohttpd thread pool with epoll)"},
+    {"IMGSVC_MAX_CONNECTIONS", CFG_INT, 1, 100000, "1024", NULL, F(max_connections),
+     "Most concurrent client connections; more are refused at accept"},
+    {"IMGSVC_READ_TIMEOUT_S", CFG_INT, 1, 3600, "30", NULL, F(read_timeout_s),
+     "Seconds to receive a whole request (headers and body) from a connection's start or "
+     "its previous response; slower or idle connections are closed"},
+    {"IMGSVC_MAX_JSON_BYTES", CFG_INT, 1 * KIB, 16 * MIB, "65536", NULL, F(max_json_bytes),
+     "Largest JSON request body in bytes (413 payload_too_large past it)"},
+    {"IMGSVC_DEBUG_ROUTES", CFG_BOOL, 0, 0, "false", NULL, F(debug_routes),
+     "Serve POST /debug/echo and GET /debug/sleep (diagnostics for tests and operators)"},
+    {"IMGSVC_WORKERS", CFG_INT, 1, 256, "2", NULL, F(workers),
+     "Worker threads for background jobs (event processing)"},
+    {"IMGSVC_QUEUE_DEPTH", CFG_INT, 1, 1000000, "1024", NULL, F(queue_depth),
+     "Most queued background jobs; when full, senders get 503 and retry"},
+    {"IMGSVC_SHUTDOWN_TIMEOUT_S", CFG_INT, 0, 3600, "25", NULL, F(shutdown_timeout_s),
+     "On SIGTERM/SIGINT, seconds to finish in-flight requests and queued jobs before exit"},
+    {"IMGSVC_LOG_LEVEL", CFG_ENUM, 0, 0, "info", "debug|info|warn|error", F(log_level),
+     "Least severe log level written (JSON lines on stderr)"},
+    {"AWS_REGION", CFG_STRING, 1, 64, "us-east-1", NULL, F(aws_region),
+     "Region used to sign S3 requests"},
+    {"AWS_ACCESS_KEY_ID", CFG_STRING, 0, 128, "", NULL, F(aws_access_key_id),
+     "S3 access key id (else the shared credentials file)"},
+    {"AWS_SECRET_ACCESS_KEY", CFG_SECRET, 0, 128, "", NULL, F(aws_secret_access_key),
+     "S3 secret access key (never logged)"},
+    {"AWS_SESSION_TOKEN", CFG_SECRET, 0, 4096, "", NULL, F(aws_session_token),
+     "Session token for temporary credentials (never logged)"},
+    {"AWS_PROFILE", CFG_STRING, 1, 128, "default", NULL, F(aws_profile),
+     "Profile read from the shared credentials file"},
+    {"AWS_SHARED_CREDENTIALS_FILE", CFG_STRING, 0, 4096, "", NULL,
+     F(aws_shared_credentials_file), "Shared credentials file (empty: ~/.aws/credentials)"},
+};
+/* clang-format on */
+
+const struct cfg_entry *srv_config_table(size_t *n)
+{
+    *n = sizeof(table) / sizeof(table[0]);
+    return table;
+}
+
+static const char *env_get(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+void srv_config_describe(const struct cfg_entry *ent, char *out, size_t cap)
+{
+    switch (ent->type) {
+    case CFG_INT:
+        snprintf(out, cap, "an integer from %lld to %lld", ent->min, ent->max);
+        break;
+    case CFG_BOOL:
+        snprintf(out, cap, "true or false");
+        break;
+    case CFG_ENUM:
+        snprintf(out, cap, "one of %s", ent->choices);
+        break;
+    case CFG_ADDR:
+        snprintf(out, cap, "an IPv4 or IPv6 address");
+        break;
+    case CFG_STRING:
+    case CFG_SECRET:
+        if (ent->min > 0)
+            snprintf(out, cap, "text of %lld to %lld bytes", ent->min, ent->max);
+        else
+            snprintf(out, cap, "text of at most %lld bytes", ent->max);
+        break;
+    }
+}
+
+static bool parse_int(const char *s, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return (*out = true), true;
+        if (strcasecmp(s, no[i]) == 0)
+            return (*out = false), true;
+    }
+    return false;
+}
+
+static bool enum_has(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (p != NULL && *p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return true;
+        p = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+static bool valid_addr(const char *s)
+{
+    unsigned char tmp[16];
+    return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
+}
+
+/* Validates and stores one value; false when invalid. */
+static bool store(struct srv_config *c, const struct cfg_entry *ent, const char *v)
+{
+    char *base = (char *)c + ent->offset;
+    long long n = 0;
+    bool b = false;
+    size_t len = strlen(v);
+    switch (ent->type) {
+    case CFG_INT:
+        if (!parse_int(v, &n) || n < ent->min || n > ent->max)
+            return false;
+        *(long long *)(void *)base = n;
+        return true;
+    case CFG_BOOL:
+        if (!parse_bool(v, &b))
+            return false;
+        *(bool *)(void *)base = b;
+        return true;
+    case CFG_ENUM:
+        if (!enum_has(ent->choices, v))
+            return false;
+        break;
+    case CFG_ADDR:
+        if (!valid_addr(v))
+            return false;
+        break;
+    case CFG_STRING:
+    case CFG_SECRET:
+        if ((long long)len < ent->min || (long long)len > ent->max)
+            return false;
+        break;
+    }
+    char *copy = strdup(v);
+    if (copy == NULL)
+        return false;
+    char **slot = (char **)(void *)base;
+    free(*slot);
+    *slot = copy;
+    return true;
+}
+
+enum err_code srv_config_load(struct srv_config *c, cfg_getenv_fn get, void *ctx, struct err *e)
+{
+    memset(c, 0, sizeof(*c));
+    if (get == NULL)
+        get = env_get;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        const struct cfg_entry *ent = &table[i];
+        if (!store(c, ent, ent->def))
+            return err_set(e, ERR_INTERNAL, "default of %s is invalid", ent->env);
+    }
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        const struct cfg_entry *ent = &table[i];
+        const char *v = get(ctx, ent->env);
+        if (v == NULL)
+            continue;
+        if (!store(c, ent, v)) {
+            char allowed[160];
+            srv_config_describe(ent, allowed, sizeof(allowed));
+            if (ent->type == CFG_SECRET)
+                return err_set(e, ERR_INVALID, "%s is invalid: expected %s", ent->env, allowed);
+            return err_set(e, ERR_INVALID, "%s=%.100s is invalid: expected %s", ent->env, v,
+                           allowed);
+        }
+    }
+    return ERR_OK;
+}
+
+void srv_config_free(struct srv_config *c)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        const struct cfg_entry *ent = &table[i];
+        if (ent->type == CFG_INT || ent->type == CFG_BOOL)
+            continue;
+        char **slot = (char **)(void *)((char *)c + ent->offset);
+        if (*slot != NULL && ent->type == CFG_SECRET)
+            memset(*slot, 0, strlen(*slot));
+        free(*slot);
+        *slot = NULL;
+    }
+}
+
+/* Formats the current value of an entry into `out`, secrets masked. */
+static void value_text(const struct srv_config *c, const struct cfg_entry *ent, char *out,
+                       size_t cap)
+{
+    const char *base = (const char *)c + ent->offset;
+    if (ent->type == CFG_INT) {
+        snprintf(out, cap, "%lld", *(const long long *)(const void *)base);
+    } else if (ent->type == CFG_BOOL) {
+        snprintf(out, cap, "%s", *(const bool *)(const void *)base ? "true" : "false");
+    } else {
+        const char *s = *(char *const *)(const void *)base;
+        if (ent->type == CFG_SECRET)
+            snprintf(out, cap, "%s", s != NULL && s[0] != '\0' ? "****" : "");
+        else
+            snprintf(out, cap, "%s", s != NULL ? s : "");
+    }
+}
+
+void srv_config_print(const struct srv_config *c, FILE *out)
+{
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        char v[512];
+        value_text(c, &table[i], v, sizeof(v));
+        fprintf(out, "%s=%s\n", table[i].env, v);
+    }
+}
+
+void srv_config_markdown(FILE *out)
+{
+    fprintf(out, "| Variable | Default | Allowed | Description |\n");
+    fprintf(out, "|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        char allowed[160];
+        srv_config_describe(&table[i], allowed, sizeof(allowed));
+        const char *def = table[i].def[0] != '\0' ? table[i].def : "(empty)";
+        fprintf(out, "| `%s` | `%s` | %s | %s |\n", table[i].env, def, allowed, table[i].doc);
+    }
+}

@@ -1,0 +1,87 @@
+/*
+ * config.h: every setting of imgsvc, in one table.
+ *
+ * Each entry has a name, its environment variable (IMGSVC_* or the standard AWS_* ones), a
+ * type, bounds, a default and a one-line doc. srv_config_load() reads and validates them all at
+ * start; a bad value stops the program with a message naming the variable and the allowed
+ * range. The same table prints `imgsvc config`, `imgsvc --help` and the README's settings table
+ * (`imgsvc config --markdown`, checked by a test so the README cannot drift).
+ */
+#ifndef IMGSVC_SERVER_CONFIG_H
+#define IMGSVC_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+enum cfg_type {
+    CFG_INT,    /* integer in [min, max] */
+    CFG_BOOL,   /* true/false, 1/0, yes/no, on/off */
+    CFG_STRING, /* text of at most max bytes (min: least length) */
+    CFG_SECRET, /* like CFG_STRING, never printed */
+    CFG_ENUM,   /* one of `choices` ("a|b|c") */
+    CFG_ADDR,   /* an IPv4 or IPv6 literal */
+};
+
+struct srv_config {
+    /* HTTP server */
+    char *listen_addr;
+    long long port;
+    long long http_threads;
+    long long max_connections;
+    long long read_timeout_s;
+    long long max_json_bytes;
+    bool debug_routes;
+    /* workers */
+    long long workers;
+    long long queue_depth;
+    long long shutdown_timeout_s;
+    /* logging */
+    char *log_level;
+    /* AWS */
+    char *aws_region;
+    char *aws_access_key_id;
+    char *aws_secret_access_key;
+    char *aws_session_token;
+    char *aws_profile;
+    char *aws_shared_credentials_file;
+};
+
+struct cfg_entry {
+    const char *env; /* environment variable */
+    enum cfg_type type;
+    long long min, max;  /* CFG_INT: value bounds; strings: length bounds */
+    const char *def;     /* default, as text */
+    const char *choices; /* CFG_ENUM only: "debug|info|warn|error" */
+    size_t offset;       /* offsetof(struct srv_config, field) */
+    const char *doc;     /* one line */
+};
+
+/* The table itself, for tests and documentation. */
+const struct cfg_entry *srv_config_table(size_t *n);
+
+/* Reads a variable; returns NULL when unset. getenv-compatible. */
+typedef const char *(*cfg_getenv_fn)(void *ctx, const char *name);
+
+/*
+ * Fills `c` from the table: each value from `get` (NULL = the process environment) or its
+ * default, validated. On a bad value returns ERR_INVALID with a message such as
+ * "IMGSVC_PORT=70000 is invalid: expected an integer from 0 to 65535". The caller frees `c`
+ * with srv_config_free() whatever the result.
+ */
+enum err_code srv_config_load(struct srv_config *c, cfg_getenv_fn get, void *ctx, struct err *e);
+
+void srv_config_free(struct srv_config *c);
+
+/* Prints the effective settings as NAME=value lines; secrets as "****" (or "" when unset). */
+void srv_config_print(const struct srv_config *c, FILE *out);
+
+/* Prints the settings table in Markdown (variable, default, allowed, description). */
+void srv_config_markdown(FILE *out);
+
+/* Describes the allowed values of an entry into `out` (e.g. "an integer from 0 to 65535"). */
+void srv_config_describe(const struct cfg_entry *ent, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * routes.c: the API's routing table. See routes.h.
+ *
+ * Every route names its body cap: 0 for routes that take no body, a setting for the rest.
+ */
+#include "server/routes.h"
+
+#include "handlers/debug.h"
+
+size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES])
+{
+    size_t n = 0;
+    out[n++] = (struct srv_route){"GET", "/healthz", h_healthz, &app->health, 0};
+    out[n++] = (struct srv_route){"GET", "/readyz", h_readyz, &app->health, 0};
+    out[n++] = (struct srv_route){"GET", "/metrics", h_metrics, &app->health, 0};
+    if (app->cfg->debug_routes) {
+        out[n++] = (struct srv_route){"POST", "/debug/echo", h_debug_echo, NULL,
+                                      (size_t)app->cfg->max_json_bytes};
+        out[n++] = (struct srv_route){"GET", "/debug/sleep", h_debug_sleep, NULL, 0};
+    }
+    return n;
+}

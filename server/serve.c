@@ -1,0 +1,184 @@
+/*
+ * serve.c: `imgsvc serve`. See serve.h.
+ *
+ * Start: signals blocked in every thread (the main thread takes them with sigwait), metrics
+ * registered, worker pool, routes, HTTP server. Stop (SIGTERM or SIGINT): /readyz turns 503,
+ * the listener closes, in-flight requests finish and queued jobs run until
+ * IMGSVC_SHUTDOWN_TIMEOUT_S, then every connection closes and the process exits 0 (1 when the
+ * deadline cut work short). A second signal during the drain exits at once with status 1.
+ */
+#include "server/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/timeutil.h"
+#include "server/http.h"
+#include "server/pool.h"
+#include "server/routes.h"
+
+#ifndef IMGSVC_GIT_REV
+#define IMGSVC_GIT_REV "unknown"
+#endif
+
+static atomic_bool draining;
+static struct srv_pool *the_pool;
+static struct srv_http *the_http;
+
+static bool check_not_draining(void *arg, char *detail, size_t cap)
+{
+    (void)arg;
+    if (atomic_load(&draining)) {
+        snprintf(detail, cap, "shutting down");
+        return false;
+    }
+    return true;
+}
+
+static double queue_depth(void *arg)
+{
+    (void)arg;
+    return the_pool ? (double)srv_pool_queued(the_pool) : 0;
+}
+
+static double queue_capacity(void *arg)
+{
+    (void)arg;
+    return the_pool ? (double)srv_pool_capacity(the_pool) : 0;
+}
+
+static double jobs_running(void *arg)
+{
+    (void)arg;
+    return the_pool ? (double)srv_pool_running(the_pool) : 0;
+}
+
+static double inflight(void *arg)
+{
+    (void)arg;
+    return the_http ? (double)srv_http_inflight(the_http) : 0;
+}
+
+static char *render_metrics(void *arg, size_t *len)
+{
+    (void)arg;
+    return metrics_render(len);
+}
+
+static void register_metrics(void)
+{
+    srv_http_register_metrics();
+    metrics_register("imgsvc_build_info", METRICS_GAUGE,
+                     "Always 1; the labels carry the version and git revision", NULL, 0);
+    metrics_set("imgsvc_build_info",
+                "version=\"" IMGSVC_VERSION "\",revision=\"" IMGSVC_GIT_REV "\"", 1);
+    metrics_register("imgsvc_process_start_time_seconds", METRICS_GAUGE,
+                     "Start time of the process since the Unix epoch in seconds", NULL, 0);
+    metrics_set("imgsvc_process_start_time_seconds", NULL, (double)ts_now_realtime_ms() / 1000.0);
+    metrics_register_fn("imgsvc_queue_depth", "Background jobs waiting in the queue", queue_depth,
+                        NULL);
+    metrics_register_fn("imgsvc_queue_capacity", "Most background jobs the queue holds",
+                        queue_capacity, NULL);
+    metrics_register_fn("imgsvc_jobs_running", "Background jobs running now", jobs_running, NULL);
+    metrics_register_fn("imgsvc_http_in_flight_requests", "HTTP requests being handled now",
+                        inflight, NULL);
+}
+
+/* Second signal during the drain: give up at once. */
+static void *second_signal(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    if (sigwait(set, &sig) == 0) {
+        log_msg(LOGL_WARN, "main", NULL, "second signal %d: exiting without draining", sig);
+        _exit(1);
+    }
+    return NULL;
+}
+
+static int drain(const struct srv_config *cfg, sigset_t *set)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, second_signal, set) == 0)
+        pthread_detach(t);
+    int64_t deadline = ts_now_mono_ms() + cfg->shutdown_timeout_s * 1000;
+    atomic_store(&draining, true);
+    srv_http_quiesce(the_http);
+    bool http_idle = srv_http_wait_idle(the_http, deadline);
+    bool jobs_done = srv_pool_drain(the_pool, deadline);
+    if (!http_idle || !jobs_done)
+        log_msg(LOGL_WARN, "main", NULL,
+                "shutdown deadline of %lld s passed: %zu requests in flight, %zu jobs queued, "
+                "%zu running",
+                cfg->shutdown_timeout_s, srv_http_inflight(the_http), srv_pool_queued(the_pool),
+                srv_pool_running(the_pool));
+    srv_http_destroy(the_http);
+    the_http = NULL;
+    srv_pool_destroy(the_pool);
+    the_pool = NULL;
+    return http_idle && jobs_done ? 0 : 1;
+}
+
+int srv_serve(const struct srv_config *cfg)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    register_metrics();
+
+    struct err e = {0};
+    struct srv_pool_opts po = {(size_t)cfg->workers, (size_t)cfg->queue_depth, NULL};
+    the_pool = srv_pool_new(&po, &e);
+    if (the_pool == NULL) {
+        log_msg(LOGL_ERROR, "main", NULL, "cannot start workers: %s", e.msg);
+        return 1;
+    }
+    static struct srv_app app;
+    static struct srv_route routes[SRV_MAX_ROUTES];
+    memset(&app, 0, sizeof(app));
+    app.cfg = cfg;
+    app.health.version = IMGSVC_VERSION;
+    app.health.render_metrics = render_metrics;
+    h_health_add_check(&app.health, "shutdown", check_not_draining, NULL);
+    size_t nroutes = srv_routes_build(&app, routes);
+
+    struct srv_http_opts ho = {
+        .addr = cfg->listen_addr,
+        .port = (unsigned)cfg->port,
+        .threads = (unsigned)cfg->http_threads,
+        .max_connections = (unsigned)cfg->max_connections,
+        .read_timeout_s = (unsigned)cfg->read_timeout_s,
+        .routes = routes,
+        .nroutes = nroutes,
+        .name = "api",
+    };
+    the_http = srv_http_new(&ho, &e);
+    if (the_http == NULL) {
+        log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
+        srv_pool_destroy(the_pool);
+        return 1;
+    }
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "addr", cfg->listen_addr);
+    cJSON_AddNumberToObject(f, "port", srv_http_port(the_http));
+    cJSON_AddStringToObject(f, "version", IMGSVC_VERSION);
+    log_fields(LOGL_INFO, "main", NULL, "listening", f);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_msg(LOGL_INFO, "main", NULL, "signal %d: draining (deadline %lld s)", sig,
+            cfg->shutdown_timeout_s);
+    int rc = drain(cfg, &set);
+    log_msg(LOGL_INFO, "main", NULL, "stopped");
+    return rc;
+}
