@@ -439,13 +439,13 @@ struct srv_http *srv_http_new(const struct srv_http_opts *opts, struct err *e)
     }
     unsigned flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    h->d = MHD_start_daemon(
-        flags, (uint16_t)opts->port, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log_cb, h, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, opts->threads,
-        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        opts->read_timeout_s, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb,
-        h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    h->d = MHD_start_daemon(flags, (uint16_t)opts->port, NULL, NULL, access_cb, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h, MHD_OPTION_SOCK_ADDR, &ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, opts->threads, MHD_OPTION_CONNECTION_LIMIT,
+                            opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            opts->read_timeout_s, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb, h, MHD_OPTION_END);
     if (h->d == NULL) {
         srv_conn_tracker_destroy(h->tracker);
         free(h);
