@@ -6,6 +6,7 @@
 # missing and print one line when they do something, the full tool output only on failure.
 #
 #   imgsvc_apt_install LIST...    install the Debian packages named in LIST files (missing only)
+#   imgsvc_apt_install_names PKG...  the same for package names
 #   imgsvc_npm_install DIR        `npm ci` (or `npm install`) in DIR when node_modules is stale
 #   imgsvc_build DIR [CMAKE ARG...]  configure (if needed) and build the project in DIR
 #   imgsvc_as_root CMD...         run CMD as root (directly, or through sudo)
@@ -108,9 +109,15 @@ imgsvc_apt_needs_update() {
 # Runs apt-get update only when needed (no lists, a package without candidate, or a failed
 # install with old lists). Idempotent; prints nothing when everything is present.
 imgsvc_apt_install() {
-    local -a want missing
-    local installed pkg updated=0
+    local -a want
     mapfile -t want < <(imgsvc_read_list "$@")
+    imgsvc_apt_install_names "${want[@]}"
+}
+
+# Same as imgsvc_apt_install, for package names given as arguments.
+imgsvc_apt_install_names() {
+    local -a want=("$@") missing
+    local installed pkg updated=0
     installed=$(imgsvc_installed_names)
     missing=()
     for pkg in "${want[@]}"; do
