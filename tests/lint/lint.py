@@ -233,9 +233,10 @@ def commands(lines):
 
 
 def normalize(cmd):
-    """A command as a list of words, `exec` and a leading `./` dropped."""
+    """A command as a list of words; `exec`, `sudo` and a leading `./` dropped (the scripts
+    themselves use sudo when not root, so `sudo scripts/test.sh` is the same command as root)."""
     words = shlex.split(cmd)
-    if words and words[0] == "exec":
+    while words and words[0] in ("exec", "sudo"):
         words = words[1:]
     if words and words[0].startswith("./"):
         words[0] = words[0][2:]
