@@ -68,12 +68,17 @@ bool log_is_secret_name(const char *name)
 
 static void redact(cJSON *fields)
 {
-    for (cJSON *f = fields ? fields->child : NULL; f != NULL; f = f->next) {
-        if (log_is_secret_name(f->string)) {
+    cJSON *f = fields ? fields->child : NULL;
+    while (f != NULL) {
+        cJSON *next = f->next;
+        if (f->string != NULL && log_is_secret_name(f->string)) {
             cJSON *r = cJSON_CreateString("[redacted]");
-            if (r != NULL)
-                cJSON_ReplaceItemViaPointer(fields, f, r), f = r;
+            if (r == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(fields, f->string, r)) {
+                cJSON_Delete(r);
+                cJSON_Delete(cJSON_DetachItemViaPointer(fields, f));
+            }
         }
+        f = next;
     }
 }
 

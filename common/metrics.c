@@ -253,7 +253,10 @@ char *metrics_render(size_t *len)
 void metrics_label_escape(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
-    for (const char *p = in; *p != '\0' && o + 2 < cap; p++) {
+    for (const char *p = in; *p != '\0'; p++) {
+        size_t need = (*p == '\\' || *p == '"' || *p == '\n') ? 2 : 1;
+        if (o + need >= cap)
+            break;
         if (*p == '\\' || *p == '"') {
             out[o++] = '\\';
             out[o++] = *p;
