@@ -3,9 +3,9 @@
  *
  *   img_tool probe FILE                       header facts as JSON, or {"error":...}
  *   img_tool unwrap FILE [--no-recover]       resolve a multipart envelope, print JSON
- *   img_tool variants FILE OUTDIR PRESETS     make variants; PRESETS is a JSON presets file
- *                                             path plus ":domain", or "builtin:domain"
- *   img_tool resize FILE OUT w h fit gravity format quality
+ *   img_tool variants FILE OUTDIR PRESETS     make variants into OUTDIR; PRESETS is
+ *                                             "FILE.json:domain" or "builtin:domain"
+ *   img_tool resize FILE OUTDIR w h fit gravity format quality
  *   img_tool strip FILE OUT                   origin privacy (GPS/XMP removal)
  *   img_tool facts FILE                       facts and placeholders as JSON
  *   img_tool hashpixels FILE OUT.rgba         the RGBA pixels the placeholders are made from
@@ -19,7 +19,9 @@
 #include "common/log.h"
 #include "imaging/img_init.h"
 #include "imaging/img_input.h"
+#include "imaging/img_preset.h"
 #include "imaging/img_probe.h"
+#include "imaging/img_variant.h"
 
 static unsigned char *read_file(const char *path, size_t *len)
 {
@@ -50,7 +52,7 @@ static unsigned char *read_file(const char *path, size_t *len)
     return data;
 }
 
-__attribute__((unused)) static int write_file(const char *path, const void *data, size_t len)
+static int write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     if (f == NULL)
@@ -100,6 +102,107 @@ static int cmd_unwrap(const unsigned char *data, size_t len, int argc, char **ar
     return 0;
 }
 
+/* Loads presets for "builtin:DOMAIN" or "FILE.json:DOMAIN" into `d`. */
+static int load_presets(const char *spec, struct img_domain_presets *d)
+{
+    struct img_preset_table t;
+    struct img_error e = {0};
+    const char *colon = strrchr(spec, ':');
+    img_presets_builtin(&t);
+    if (colon == NULL)
+        return -1;
+    if (strncmp(spec, "builtin:", 8) != 0) {
+        char path[1024];
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+        unsigned char *json = read_file(path, &len);
+        if (json == NULL || img_presets_parse((const char *)json, len, &t, &e) != ERR_OK) {
+            free(json);
+            print_error(&e);
+            return -1;
+        }
+        free(json);
+    }
+    const struct img_domain_presets *found = img_presets_find(&t, colon + 1);
+    if (found == NULL)
+        return -1;
+    *d = *found;
+    return 0;
+}
+
+/* Unwraps (recovering multipart) and probes; prints the error and returns -1 on refusal. */
+static int open_image(const unsigned char *data, size_t len, struct img_span *img,
+                      struct img_probe *p)
+{
+    struct img_error e = {0};
+    bool unwrapped = false;
+    if (img_input_unwrap(data, len, true, img, &unwrapped, &e) != ERR_OK ||
+        img_probe(img->data, img->len, NULL, p, &e) != ERR_OK) {
+        print_error(&e);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_variants(const struct img_variants *v, const char *dir)
+{
+    printf("{\"variants\":[");
+    for (int i = 0; i < v->count; i++) {
+        const struct img_variant *it = &v->items[i];
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s.%s", dir, it->name, img_format_ext(it->format));
+        if (write_file(path, it->data, it->len) != 0)
+            return 1;
+        printf("%s{\"name\":\"%s\",\"format\":\"%s\",\"width\":%d,\"height\":%d,"
+               "\"bytes\":%zu,\"path\":\"%s\"}",
+               i ? "," : "", it->name, img_format_name(it->format), it->width, it->height, it->len,
+               path);
+    }
+    printf("]}\n");
+    return 0;
+}
+
+static int cmd_variants(const unsigned char *data, size_t len, int argc, char **argv)
+{
+    struct img_domain_presets d;
+    struct img_span img;
+    struct img_probe p;
+    struct img_variants v;
+    struct img_error e = {0};
+    if (argc < 5 || load_presets(argv[4], &d) != 0)
+        return 2;
+    if (open_image(data, len, &img, &p) != 0)
+        return 1;
+    if (img_variants_make(img.data, img.len, &p, d.presets, d.count, &v, NULL, &e) != ERR_OK)
+        return print_error(&e);
+    int rc = write_variants(&v, argv[3]);
+    img_variants_free(&v);
+    return rc;
+}
+
+/* resize FILE OUTDIR w h fit gravity format quality */
+static int cmd_resize(const unsigned char *data, size_t len, int argc, char **argv)
+{
+    struct img_preset pr = {.name = "out", .quality = 80};
+    struct img_span img;
+    struct img_probe p;
+    struct img_variants v;
+    struct img_error e = {0};
+    if (argc < 10 || !img_fit_parse(argv[6], &pr.fit) || !img_gravity_parse(argv[7], &pr.gravity) ||
+        !img_out_format_parse(argv[8], &pr.format))
+        return 2;
+    pr.width = (int)strtol(argv[4], NULL, 10);
+    pr.height = (int)strtol(argv[5], NULL, 10);
+    pr.quality = (int)strtol(argv[9], NULL, 10);
+    if (open_image(data, len, &img, &p) != 0)
+        return 1;
+    if (img_variants_make(img.data, img.len, &p, &pr, 1, &v, NULL, &e) != ERR_OK)
+        return print_error(&e);
+    int rc = write_variants(&v, argv[3]);
+    img_variants_free(&v);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
@@ -124,6 +227,10 @@ int main(int argc, char **argv)
         rc = cmd_probe(data, len);
     else if (strcmp(argv[1], "unwrap") == 0)
         rc = cmd_unwrap(data, len, argc, argv);
+    else if (strcmp(argv[1], "variants") == 0)
+        rc = cmd_variants(data, len, argc, argv);
+    else if (strcmp(argv[1], "resize") == 0)
+        rc = cmd_resize(data, len, argc, argv);
     else
         fprintf(stderr, "unknown command %s\n", argv[1]);
 cleanup:
