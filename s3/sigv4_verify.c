@@ -380,7 +380,9 @@ static enum err_code check_signature(const struct claim *c, const struct sigv4_v
     if (qs == NULL || hs == NULL)
         goto cleanup;
     for (size_t i = 0; i < q->nquery; i++)
-        if (!c->presigned || strcmp(q->query[i].name, "X-Amz-Signature") != 0)
+        if (!c->presigned || (strcmp(q->query[i].name, "X-Amz-Signature") != 0 &&
+                              !(p->omit_session_token && p->rules != SIGV4_RULES_S3 &&
+                                strcmp(q->query[i].name, "X-Amz-Security-Token") == 0)))
             qs[nq++] = q->query[i];
     for (size_t i = 0; i < q->nheaders; i++)
         if (in_list(c->signed_list, q->headers[i].name))
