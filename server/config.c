@@ -42,6 +42,42 @@ static const struct cfg_entry table[] = {
      "On SIGTERM/SIGINT, seconds to finish in-flight requests and queued jobs before exit"},
     {"IMGSVC_LOG_LEVEL", CFG_ENUM, 0, 0, "info", "debug|info|warn|error", F(log_level),
      "Least severe log level written (JSON lines on stderr)"},
+    {"IMGSVC_S3_ENDPOINT", CFG_URL, 0, 2048, "", NULL, F(s3_endpoint),
+     "S3 endpoint, e.g. https://s3.eu-west-3.amazonaws.com or http://127.0.0.1:7480 (Ceph RGW, "
+     "MinIO); empty: the embedded store"},
+    {"IMGSVC_S3_BUCKET", CFG_STRING, 3, 63, "imgsvc", NULL, F(s3_bucket),
+     "Bucket that receives uploads, variants, origins and manifests"},
+    {"IMGSVC_S3_ADDRESSING", CFG_ENUM, 0, 0, "path", "path|virtual", F(s3_addressing),
+     "S3 addressing: path (host/bucket/key) or virtual (bucket.host/key)"},
+    {"IMGSVC_PUBLIC_ENDPOINT", CFG_URL, 0, 2048, "", NULL, F(public_endpoint),
+     "Scheme and host the phones reach S3 by, used in presigned URLs; empty: "
+     "IMGSVC_S3_ENDPOINT, or http://127.0.0.1:9000 for the embedded store"},
+    {"IMGSVC_PRESIGN_EXPIRES_S", CFG_INT, 1, 604800, "600", NULL, F(presign_expires_s),
+     "Lifetime of presigned upload URLs in seconds (also bounded by the credentials' expiry)"},
+    {"IMGSVC_MAX_UPLOAD_BYTES", CFG_INT, 1, 5368709120LL, "52428800", NULL, F(max_upload_bytes),
+     "Largest upload in bytes a client may declare (contentLength)"},
+    {"IMGSVC_PRESETS_FILE", CFG_STRING, 0, 4096, "", NULL, F(presets_file),
+     "JSON file of per-domain variant presets; empty: the built-in presets"},
+    {"IMGSVC_AUTH_MODE", CFG_ENUM, 0, 0, "auto", "auto|off|api_key|jwt|any", F(auth_mode),
+     "API authentication; auto: off when no key or JWT setting is given, else any. Off is "
+     "refused unless the API listens on loopback"},
+    {"IMGSVC_API_KEYS", CFG_SECRET, 0, 16640, "", NULL, F(api_keys),
+     "Comma-separated API keys for internal callers (16 to 256 characters each)"},
+    {"IMGSVC_JWT_HS256_SECRET", CFG_SECRET, 0, 4096, "", NULL, F(jwt_hs256_secret),
+     "Shared secret for HS256 JWTs (at least 32 bytes)"},
+    {"IMGSVC_JWT_RS256_PUBLIC_KEY_FILE", CFG_STRING, 0, 4096, "", NULL,
+     F(jwt_rs256_public_key_file), "PEM file with the RSA public key (2048 bits or more) for "
+     "RS256 JWTs"},
+    {"IMGSVC_JWT_RS256_PUBLIC_KEY", CFG_STRING, 0, 16384, "", NULL, F(jwt_rs256_public_key),
+     "The same PEM given inline (not together with the _FILE setting)"},
+    {"IMGSVC_JWT_ISSUER", CFG_STRING, 0, 1024, "", NULL, F(jwt_issuer),
+     "Expected JWT iss; empty: not checked"},
+    {"IMGSVC_JWT_AUDIENCE", CFG_STRING, 0, 1024, "", NULL, F(jwt_audience),
+     "Expected JWT aud; empty: not checked"},
+    {"IMGSVC_JWT_LEEWAY_S", CFG_INT, 0, 300, "30", NULL, F(jwt_leeway_s),
+     "Allowed clock difference in seconds for JWT exp and nbf"},
+    {"IMGSVC_JWT_MAX_BYTES", CFG_INT, 256, 65536, "8192", NULL, F(jwt_max_bytes),
+     "Longest JWT accepted, in bytes"},
     {"AWS_REGION", CFG_STRING, 1, 64, "us-east-1", NULL, F(aws_region),
      "Region used to sign S3 requests"},
     {"AWS_ACCESS_KEY_ID", CFG_STRING, 0, 128, "", NULL, F(aws_access_key_id),
@@ -54,6 +90,8 @@ static const struct cfg_entry table[] = {
      "Profile read from the shared credentials file"},
     {"AWS_SHARED_CREDENTIALS_FILE", CFG_STRING, 0, 4096, "", NULL,
      F(aws_shared_credentials_file), "Shared credentials file (empty: ~/.aws/credentials)"},
+    {"AWS_CREDENTIAL_EXPIRATION", CFG_STRING, 0, 64, "", NULL, F(aws_credential_expiration),
+     "Expiry of temporary credentials (RFC 3339, UTC); presigned URLs never outlive it"},
 };
 /* clang-format on */
 
@@ -83,6 +121,9 @@ void srv_config_describe(const struct cfg_entry *ent, char *out, size_t cap)
         break;
     case CFG_ADDR:
         snprintf(out, cap, "an IPv4 or IPv6 address");
+        break;
+    case CFG_URL:
+        snprintf(out, cap, "empty or http(s)://host[:port]");
         break;
     case CFG_STRING:
     case CFG_SECRET:
@@ -132,6 +173,26 @@ static bool enum_has(const char *choices, const char *v)
     return false;
 }
 
+/* Empty, or http(s)://host[:port] with an optional trailing slash and nothing else. */
+static bool valid_url(const char *s)
+{
+    if (s[0] == '\0')
+        return true;
+    const char *h = strncmp(s, "https://", 8) == 0  ? s + 8
+                    : strncmp(s, "http://", 7) == 0 ? s + 7
+                                                    : NULL;
+    if (h == NULL || *h == '\0' || *h == ':' || *h == '/')
+        return false;
+    for (const char *p = h; *p != '\0'; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' || *p == '[' ||
+                  *p == ']';
+        if (!ok && !(*p == '/' && p[1] == '\0'))
+            return false;
+    }
+    return true;
+}
+
 static bool valid_addr(const char *s)
 {
     unsigned char tmp[16];
@@ -162,6 +223,10 @@ static bool store(struct srv_config *c, const struct cfg_entry *ent, const char 
         break;
     case CFG_ADDR:
         if (!valid_addr(v))
+            return false;
+        break;
+    case CFG_URL:
+        if ((long long)len > ent->max || !valid_url(v))
             return false;
         break;
     case CFG_STRING:

@@ -23,6 +23,7 @@ enum cfg_type {
     CFG_SECRET, /* like CFG_STRING, never printed */
     CFG_ENUM,   /* one of `choices` ("a|b|c") */
     CFG_ADDR,   /* an IPv4 or IPv6 literal */
+    CFG_URL,    /* empty, or http(s)://host[:port] with no path */
 };
 
 struct srv_config {
@@ -40,6 +41,24 @@ struct srv_config {
     long long shutdown_timeout_s;
     /* logging */
     char *log_level;
+    /* S3 and presigning */
+    char *s3_endpoint;
+    char *s3_bucket;
+    char *s3_addressing;
+    char *public_endpoint;
+    long long presign_expires_s;
+    long long max_upload_bytes;
+    char *presets_file;
+    /* authentication */
+    char *auth_mode;
+    char *api_keys;
+    char *jwt_hs256_secret;
+    char *jwt_rs256_public_key_file;
+    char *jwt_rs256_public_key;
+    char *jwt_issuer;
+    char *jwt_audience;
+    long long jwt_leeway_s;
+    long long jwt_max_bytes;
     /* AWS */
     char *aws_region;
     char *aws_access_key_id;
@@ -47,6 +66,7 @@ struct srv_config {
     char *aws_session_token;
     char *aws_profile;
     char *aws_shared_credentials_file;
+    char *aws_credential_expiration;
 };
 
 struct cfg_entry {

@@ -13,6 +13,8 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     out[n++] = (struct srv_route){"GET", "/healthz", h_healthz, &app->health, 0};
     out[n++] = (struct srv_route){"GET", "/readyz", h_readyz, &app->health, 0};
     out[n++] = (struct srv_route){"GET", "/metrics", h_metrics, &app->health, 0};
+    out[n++] = (struct srv_route){"POST", "/v1/uploads", h_uploads_create, &app->uploads,
+                                  (size_t)app->cfg->max_json_bytes};
     if (app->cfg->debug_routes) {
         out[n++] = (struct srv_route){"POST", "/debug/echo", h_debug_echo, NULL,
                                       (size_t)app->cfg->max_json_bytes};

@@ -146,7 +146,12 @@ int srv_serve(const struct srv_config *cfg)
     static struct srv_app app;
     static struct srv_route routes[SRV_MAX_ROUTES];
     memset(&app, 0, sizeof(app));
-    app.cfg = cfg;
+    if (srv_app_init(&app, cfg, &e) != ERR_OK) {
+        log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
+        srv_app_free(&app);
+        srv_pool_destroy(the_pool);
+        return 2;
+    }
     app.health.version = IMGSVC_VERSION;
     app.health.render_metrics = render_metrics;
     h_health_add_check(&app.health, "shutdown", check_not_draining, NULL);
@@ -165,6 +170,7 @@ int srv_serve(const struct srv_config *cfg)
     the_http = srv_http_new(&ho, &e);
     if (the_http == NULL) {
         log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
+        srv_app_free(&app);
         srv_pool_destroy(the_pool);
         return 1;
     }
@@ -179,6 +185,7 @@ int srv_serve(const struct srv_config *cfg)
     log_msg(LOGL_INFO, "main", NULL, "signal %d: draining (deadline %lld s)", sig,
             cfg->shutdown_timeout_s);
     int rc = drain(cfg, &set);
+    srv_app_free(&app);
     log_msg(LOGL_INFO, "main", NULL, "stopped");
     return rc;
 }
