@@ -88,19 +88,11 @@ enum img_format img_output_format(enum img_out_format want, enum img_format src)
     return IMG_FMT_JPEG; /* JPEG, HEIC, AVIF */
 }
 
-/* Decodes once at the size the largest plan needs, as 8-bit sRGB. */
-static int decode_base(VipsObject *pool, const void *buf, size_t len, int dw, int dh,
-                       const struct img_geometry *plans, int n, VipsImage **base)
+/* Decodes once to fit bw x bh (shrink-on-load, autorotate), as 8-bit sRGB. */
+static int decode_at(VipsObject *pool, const void *buf, size_t len, int bw, int bh,
+                     VipsImage **base)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(pool, POOL_BASE);
-    double need = 0;
-    for (int i = 0; i < n; i++) {
-        double s = fmax((double)plans[i].resize_w / dw, (double)plans[i].resize_h / dh);
-        need = fmax(need, s);
-    }
-    if (need > 1)
-        need = 1; /* enlarging happens per variant, from the full-size decode */
-    int bw = (int)ceil(dw * need), bh = (int)ceil(dh * need);
     if (vips_thumbnail_buffer((void *)buf, len, &t[0], bw < 1 ? 1 : bw, "height", bh < 1 ? 1 : bh,
                               "size", VIPS_SIZE_DOWN, "option_string", "fail_on=truncated", NULL))
         return -1;
@@ -114,6 +106,20 @@ static int decode_base(VipsObject *pool, const void *buf, size_t len, int dw, in
     }
     *base = im;
     return 0;
+}
+
+/* Decodes once at the size the largest plan needs. */
+static int decode_base(VipsObject *pool, const void *buf, size_t len, int dw, int dh,
+                       const struct img_geometry *plans, int n, VipsImage **base)
+{
+    double need = 0;
+    for (int i = 0; i < n; i++) {
+        double s = fmax((double)plans[i].resize_w / dw, (double)plans[i].resize_h / dh);
+        need = fmax(need, s);
+    }
+    if (need > 1)
+        need = 1; /* enlarging happens per variant, from the full-size decode */
+    return decode_at(pool, buf, len, (int)ceil(dw * need), (int)ceil(dh * need), base);
 }
 
 /* Resizes to exactly w x h (vips_resize, then a 1-pixel fix-up of rounding if needed). */
@@ -149,10 +155,13 @@ static int fit_box(VipsImage *in, const struct img_preset *p, const struct img_g
     if (in->Xsize == g->out_w && in->Ysize == g->out_h)
         return 0;
     int r = 0;
-    if (p->fit == IMG_FIT_COVER && p->gravity == IMG_GRAVITY_ATTENTION)
-        r = vips_smartcrop(in, &t[1], g->out_w, g->out_h, "interesting", VIPS_INTERESTING_ATTENTION,
-                           NULL);
-    else if (p->fit == IMG_FIT_COVER)
+    if (p->fit == IMG_FIT_COVER && p->gravity == IMG_GRAVITY_ATTENTION) {
+        /* attention reads the image several times: materialise the resized image first */
+        if (!(t[0] = vips_image_copy_memory(in)))
+            return -1;
+        r = vips_smartcrop(t[0], &t[1], g->out_w, g->out_h, "interesting",
+                           VIPS_INTERESTING_ATTENTION, NULL);
+    } else if (p->fit == IMG_FIT_COVER)
         r = vips_extract_area(in, &t[1], (in->Xsize - g->out_w) / 2, (in->Ysize - g->out_h) / 2,
                               g->out_w, g->out_h, NULL);
     else { /* contain: pad, transparent when the output keeps alpha, white otherwise */
@@ -301,6 +310,20 @@ cleanup:
         img_variants_free(out);
         img_pixels_free(thumb);
     }
+    g_object_unref(pool);
+    return rc;
+}
+
+enum err_code img_placeholder_pixels(const void *buf, size_t len, struct img_pixels *px,
+                                     struct img_error *e)
+{
+    enum err_code rc = ERR_OK;
+    VipsObject *pool = VIPS_OBJECT(vips_image_new());
+    VipsImage *base = NULL;
+    memset(px, 0, sizeof(*px));
+    if (decode_at(pool, buf, len, IMG_PLACEHOLDER_SIDE, IMG_PLACEHOLDER_SIDE, &base) ||
+        make_thumb(pool, base, px))
+        rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
     g_object_unref(pool);
     return rc;
 }

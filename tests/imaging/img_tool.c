@@ -19,7 +19,10 @@
 #include "common/log.h"
 #include "imaging/img_init.h"
 #include "imaging/img_input.h"
+#include "imaging/img_facts.h"
 #include "imaging/img_preset.h"
+#include "imaging/img_process.h"
+#include "imaging/img_privacy.h"
 #include "imaging/img_probe.h"
 #include "imaging/img_variant.h"
 
@@ -146,7 +149,7 @@ static int open_image(const unsigned char *data, size_t len, struct img_span *im
 
 static int write_variants(const struct img_variants *v, const char *dir)
 {
-    printf("{\"variants\":[");
+    printf("\"variants\":[");
     for (int i = 0; i < v->count; i++) {
         const struct img_variant *it = &v->items[i];
         char path[1024];
@@ -162,21 +165,78 @@ static int write_variants(const struct img_variants *v, const char *dir)
     return 0;
 }
 
+static void print_facts(const struct img_facts *f)
+{
+    printf("{\"format\":\"%s\",\"width\":%d,\"height\":%d,\"orientation\":%d,"
+           "\"alpha\":%s,\"frames\":%d",
+           img_format_name(f->format), f->width, f->height, f->orientation,
+           f->has_alpha ? "true" : "false", f->frames);
+    if (f->placeholders)
+        printf(",\"dominant\":\"%s\",\"blurhash\":\"%s\",\"thumbhash\":\"%s\"", f->dominant,
+               f->blurhash, f->thumbhash);
+    printf("}");
+}
+
+/* variants FILE OUTDIR PRESETS [--no-recover] [--keep-location]: the whole ingest */
 static int cmd_variants(const unsigned char *data, size_t len, int argc, char **argv)
 {
     struct img_domain_presets d;
+    struct img_result r;
+    struct img_error e = {0};
+    struct img_job_opts o = img_job_opts_default();
+    char path[1024];
+    if (argc < 5 || load_presets(argv[4], &d) != 0)
+        return 2;
+    for (int i = 5; i < argc; i++) {
+        o.recover_multipart = o.recover_multipart && strcmp(argv[i], "--no-recover") != 0;
+        o.strip_origin_location =
+            o.strip_origin_location && strcmp(argv[i], "--keep-location") != 0;
+    }
+    if (img_process(data, len, &o, d.presets, d.count, &r, &e) != ERR_OK)
+        return print_error(&e);
+    snprintf(path, sizeof(path), "%s/origin.%s", argv[3], img_format_ext(r.origin_format));
+    int rc = write_file(path, r.origin, r.origin_len) == 0 ? 0 : 1;
+    printf("{\"unwrapped\":%s,\"origin_gps_removed\":%s,\"origin\":\"%s\",\"facts\":",
+           r.multipart_unwrapped ? "true" : "false", r.origin_gps_removed ? "true" : "false", path);
+    print_facts(&r.facts);
+    printf(",");
+    rc |= write_variants(&r.variants, argv[3]);
+    img_result_free(&r);
+    return rc;
+}
+
+static int cmd_facts(const unsigned char *data, size_t len)
+{
+    struct img_facts f;
+    struct img_error e = {0};
+    bool unwrapped = false;
+    if (img_info(data, len, NULL, &f, &unwrapped, &e) != ERR_OK)
+        return print_error(&e);
+    print_facts(&f);
+    printf("\n");
+    return 0;
+}
+
+/* hashpixels FILE OUT.rgba: the placeholder pixels, for the npm reference comparison */
+static int cmd_hashpixels(const unsigned char *data, size_t len, int argc, char **argv)
+{
     struct img_span img;
     struct img_probe p;
-    struct img_variants v;
+    struct img_pixels px;
+    struct img_facts f;
     struct img_error e = {0};
-    if (argc < 5 || load_presets(argv[4], &d) != 0)
+    if (argc < 4)
         return 2;
     if (open_image(data, len, &img, &p) != 0)
         return 1;
-    if (img_variants_make(img.data, img.len, &p, d.presets, d.count, &v, NULL, &e) != ERR_OK)
+    if (img_placeholder_pixels(img.data, img.len, &px, &e) != ERR_OK)
         return print_error(&e);
-    int rc = write_variants(&v, argv[3]);
-    img_variants_free(&v);
+    img_facts_fill(&f, &p, &px);
+    int rc = write_file(argv[3], px.rgba, (size_t)px.width * px.height * 4) == 0 ? 0 : 1;
+    printf("{\"width\":%d,\"height\":%d,\"blurhash\":\"%s\",\"thumbhash\":\"%s\","
+           "\"dominant\":\"%s\"}\n",
+           px.width, px.height, f.blurhash, f.thumbhash, f.dominant);
+    img_pixels_free(&px);
     return rc;
 }
 
@@ -184,22 +244,39 @@ static int cmd_variants(const unsigned char *data, size_t len, int argc, char **
 static int cmd_resize(const unsigned char *data, size_t len, int argc, char **argv)
 {
     struct img_preset pr = {.name = "out", .quality = 80};
-    struct img_span img;
-    struct img_probe p;
     struct img_variants v;
     struct img_error e = {0};
+    bool unwrapped = false;
     if (argc < 10 || !img_fit_parse(argv[6], &pr.fit) || !img_gravity_parse(argv[7], &pr.gravity) ||
         !img_out_format_parse(argv[8], &pr.format))
         return 2;
     pr.width = (int)strtol(argv[4], NULL, 10);
     pr.height = (int)strtol(argv[5], NULL, 10);
     pr.quality = (int)strtol(argv[9], NULL, 10);
-    if (open_image(data, len, &img, &p) != 0)
-        return 1;
-    if (img_variants_make(img.data, img.len, &p, &pr, 1, &v, NULL, &e) != ERR_OK)
+    if (img_resize(data, len, NULL, &pr, &v, &unwrapped, &e) != ERR_OK)
         return print_error(&e);
+    printf("{");
     int rc = write_variants(&v, argv[3]);
     img_variants_free(&v);
+    return rc;
+}
+
+static int cmd_strip(const unsigned char *data, size_t len, int argc, char **argv)
+{
+    struct img_error e = {0};
+    struct img_privacy_report rep;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    if (argc < 4)
+        return 2;
+    if (img_origin_strip_location(data, len, img_sniff(data, len), &out, &out_len, &rep, &e) !=
+        ERR_OK)
+        return print_error(&e);
+    int rc = write_file(argv[3], out, out_len) == 0 ? 0 : 1;
+    printf("{\"bytes\":%zu,\"gps_removed\":%s,\"xmp_removed\":%s,\"iptc_removed\":%s}\n", out_len,
+           rep.gps_removed ? "true" : "false", rep.xmp_removed ? "true" : "false",
+           rep.iptc_removed ? "true" : "false");
+    free(out);
     return rc;
 }
 
@@ -210,7 +287,8 @@ int main(int argc, char **argv)
     unsigned char *data = NULL;
     struct err ie = {0};
     if (argc < 3) {
-        fprintf(stderr, "usage: img_tool probe|unwrap|variants|resize|strip|facts FILE ...\n");
+        fprintf(stderr,
+                "usage: img_tool probe|unwrap|variants|resize|strip|facts|hashpixels FILE ...\n");
         return 2;
     }
     log_set_level(LOGL_WARN);
@@ -231,6 +309,12 @@ int main(int argc, char **argv)
         rc = cmd_variants(data, len, argc, argv);
     else if (strcmp(argv[1], "resize") == 0)
         rc = cmd_resize(data, len, argc, argv);
+    else if (strcmp(argv[1], "strip") == 0)
+        rc = cmd_strip(data, len, argc, argv);
+    else if (strcmp(argv[1], "facts") == 0)
+        rc = cmd_facts(data, len);
+    else if (strcmp(argv[1], "hashpixels") == 0)
+        rc = cmd_hashpixels(data, len, argc, argv);
     else
         fprintf(stderr, "unknown command %s\n", argv[1]);
 cleanup:
