@@ -479,7 +479,7 @@ enum err_code sigv4_verify(const struct sigv4_verify_params *p,
     if (!check_scope(&c, p, out, c.presigned ? SIGV4_QUERY_PARAMS_ERROR : SIGV4_HEADER_MALFORMED,
                      prefix) ||
         !check_time(&c, p, out) || !lookup_key(p, &cr, out) || !check_token(&c, &cr, out) ||
-        !check_signed_headers(&c, p, req, out) || !payload_hash(&c, p, req, &payload, out))
+        !payload_hash(&c, p, req, &payload, out) || !check_signed_headers(&c, p, req, out))
         goto cleanup;
     rc = check_signature(&c, p, req, &cr, payload, out);
     if (rc != ERR_OK)
