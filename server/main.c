@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "server/cmd_presign.h"
 #include "server/config.h"
 #include "server/serve.h"
 
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
         srv_config_print(&cfg, stdout);
     else if (strcmp(cmd, "serve") == 0)
         rc = srv_serve(&cfg);
+    else if (strcmp(cmd, "presign") == 0)
+        rc = srv_cmd_presign(&cfg, argc - 2, argv + 2);
     else
         rc = not_yet(cmd);
     srv_config_free(&cfg);

@@ -59,7 +59,7 @@ class Cli(unittest.TestCase):
             self.assertNotIn("listening", err)
 
     def test_commands_not_yet_available_say_so(self):
-        for cmd in ("process", "lambda", "presign"):
+        for cmd in ("process", "lambda"):
             rc, _, err = run_cli(cmd)
             self.assertNotEqual(rc, 0)
             self.assertIn(f"'{cmd}' command is not available", err)
