@@ -22,6 +22,7 @@ struct out {
     uint8_t *p;
     size_t len;
     struct img_privacy_report *rep;
+    bool drop_all; /* WebP: drop EXIF and ICCP too (variant outputs) */
 };
 
 static void put(struct out *o, const uint8_t *src, size_t n)
@@ -165,7 +166,9 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-#define VP8X_FLAG_XMP 0x04
+#define VP8X_FLAG_ICC  0x20
+#define VP8X_FLAG_EXIF 0x08
+#define VP8X_FLAG_XMP  0x04
 
 static enum err_code strip_webp(const uint8_t *in, size_t len, struct out *o, struct img_error *e)
 {
@@ -182,6 +185,8 @@ static enum err_code strip_webp(const uint8_t *in, size_t len, struct out *o, st
         const uint8_t *cc = in + pos;
         if (memcmp(cc, "XMP ", 4) == 0) {
             o->rep->xmp_removed = true;
+        } else if (o->drop_all && (memcmp(cc, "EXIF", 4) == 0 || memcmp(cc, "ICCP", 4) == 0)) {
+            o->rep->gps_removed = true;
         } else {
             size_t at = o->len;
             put(o, cc, 8 + padded);
@@ -198,8 +203,25 @@ static enum err_code strip_webp(const uint8_t *in, size_t len, struct out *o, st
     }
     if (vp8x != 0 && o->rep->xmp_removed)
         o->p[vp8x + 8] &= (uint8_t)~VP8X_FLAG_XMP;
+    if (vp8x != 0 && o->drop_all)
+        o->p[vp8x + 8] &= (uint8_t) ~(VP8X_FLAG_EXIF | VP8X_FLAG_ICC);
     put_le32(o->p + 4, (uint32_t)(o->len - 8));
     return ERR_OK;
+}
+
+enum err_code img_webp_strip_metadata(uint8_t *buf, size_t *len, struct img_error *e)
+{
+    struct img_privacy_report rep = {0};
+    struct out o = {NULL, 0, &rep, true};
+    if ((o.p = malloc(*len)) == NULL)
+        return img_fail(e, IMG_R_INTERNAL, "out of memory");
+    enum err_code rc = strip_webp(buf, *len, &o, e);
+    if (rc == ERR_OK) {
+        memcpy(buf, o.p, o.len);
+        *len = o.len;
+    }
+    free(o.p);
+    return rc;
 }
 
 /* --- HEIC / AVIF -------------------------------------------------------------------------- */
@@ -226,7 +248,7 @@ enum err_code img_origin_strip_location(const void *buf, size_t len, enum img_fo
 {
     enum err_code rc = ERR_OK;
     struct img_privacy_report dummy;
-    struct out o = {NULL, 0, rep ? rep : &dummy};
+    struct out o = {NULL, 0, rep ? rep : &dummy, false};
     memset(o.rep, 0, sizeof(*o.rep));
     *out = NULL;
     *out_len = 0;

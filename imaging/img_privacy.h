@@ -50,4 +50,10 @@ enum err_code img_origin_strip_location(const void *buf, size_t len, enum img_fo
  */
 bool img_tiff_remove_gps(uint8_t *tiff, size_t len);
 
+/*
+ * Drops every metadata chunk (EXIF, XMP, ICCP) from a WebP in place, shrinking `*len`.
+ * Used on encoded variants (libvips 8.14's webpsave writes EXIF even when asked to strip).
+ */
+enum err_code img_webp_strip_metadata(uint8_t *buf, size_t *len, struct img_error *e);
+
 #endif

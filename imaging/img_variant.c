@@ -15,6 +15,8 @@
 
 #include <vips/vips.h>
 
+#include "imaging/img_privacy.h"
+
 #define POOL_BASE    8 /* base pipeline images */
 #define POOL_PER_VAR 8 /* images per variant */
 #define POOL_SIZE    (POOL_BASE + POOL_PER_VAR * IMG_PRESET_MAX + 8)
@@ -183,6 +185,21 @@ static int fit_box(VipsImage *in, const struct img_preset *p, const struct img_g
     return 0;
 }
 
+/*
+ * A copy of `in` with every metadata item removed (EXIF, XMP, IPTC, ICC, comments...). The
+ * savers' "strip" option is not enough on its own: libvips 8.14's webpsave still writes EXIF.
+ */
+static int drop_metadata(VipsImage *in, VipsImage **out)
+{
+    if (vips_copy(in, out, NULL))
+        return -1;
+    gchar **fields = vips_image_get_fields(*out);
+    for (int i = 0; fields != NULL && fields[i] != NULL; i++)
+        (void)vips_image_remove(*out, fields[i]); /* FALSE for built-in fields: they stay */
+    g_strfreev(fields);
+    return 0;
+}
+
 /* Encodes with every piece of metadata stripped. `*data` is g_malloc'd by libvips. */
 static int encode(VipsImage *in, enum img_format fmt, int q, void **data, size_t *len)
 {
@@ -190,7 +207,13 @@ static int encode(VipsImage *in, enum img_format fmt, int q, void **data, size_t
     case IMG_FMT_PNG:
         return vips_pngsave_buffer(in, data, len, "strip", TRUE, "compression", 6, NULL);
     case IMG_FMT_WEBP:
-        return vips_webpsave_buffer(in, data, len, "strip", TRUE, "Q", q, NULL);
+        if (vips_webpsave_buffer(in, data, len, "strip", TRUE, "Q", q, NULL))
+            return -1;
+        if (img_webp_strip_metadata(*data, len, NULL) != ERR_OK) {
+            vips_error("imgsvc", "cannot strip metadata from the WebP output");
+            return -1;
+        }
+        return 0;
     case IMG_FMT_AVIF:
         return vips_heifsave_buffer(in, data, len, "strip", TRUE, "Q", q, "compression",
                                     VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 2, NULL);
@@ -218,6 +241,9 @@ static int make_one(VipsObject *pool, VipsImage *base, const struct img_preset *
             return -1;
         b = t[5];
     }
+    if (drop_metadata(b, &t[6]))
+        return -1;
+    b = t[6];
     snprintf(v->name, sizeof(v->name), "%s", p->name);
     v->format = fmt;
     v->width = b->Xsize;
