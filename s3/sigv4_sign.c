@@ -64,6 +64,30 @@ static struct sigv4_pair *pairs_with_room(const struct sigv4_pair *src, size_t n
     return d;
 }
 
+/* The caller's headers plus the ones the signer adds (x-amz-date, the token, the payload hash),
+ * recorded in `out` for the caller to send. Returns a new array (caller frees) or NULL. */
+static struct sigv4_pair *signer_headers(const struct sigv4_params *p,
+                                         const struct sigv4_request *req,
+                                         struct sigv4_header_auth *out, size_t *nh)
+{
+    struct sigv4_pair *hs = pairs_with_room(req->headers, req->nheaders, 3);
+    *nh = req->nheaders;
+    if (hs == NULL)
+        return NULL;
+    ts_amz(p->time, out->amz_date, sizeof(out->amz_date));
+    hs[(*nh)++] = (struct sigv4_pair){"x-amz-date", out->amz_date};
+    if (has_token(&p->creds)) {
+        out->security_token = p->creds.session_token;
+        if (!p->omit_session_token)
+            hs[(*nh)++] = (struct sigv4_pair){"x-amz-security-token", p->creds.session_token};
+    }
+    if (p->add_content_sha256) {
+        out->content_sha256 = req->payload_hash ? req->payload_hash : SIGV4_EMPTY_SHA256;
+        hs[(*nh)++] = (struct sigv4_pair){"x-amz-content-sha256", out->content_sha256};
+    }
+    return hs;
+}
+
 enum err_code sigv4_sign_headers(const struct sigv4_params *p, const struct sigv4_request *req,
                                  struct sigv4_header_auth *out, struct sigv4_trace *trace,
                                  struct err *e)
@@ -72,7 +96,7 @@ enum err_code sigv4_sign_headers(const struct sigv4_params *p, const struct sigv
     struct sigv4_i_output o;
     struct buf uri, auth;
     struct sigv4_pair *hs = NULL;
-    size_t nh = req->nheaders;
+    size_t nh = 0;
     memset(&o, 0, sizeof(o));
     memset(out, 0, sizeof(*out));
     if (trace)
@@ -82,24 +106,13 @@ enum err_code sigv4_sign_headers(const struct sigv4_params *p, const struct sigv
     if ((rc = check_params(p, e)) != ERR_OK || (rc = check_request(req, e)) != ERR_OK)
         goto cleanup;
     if (p->add_content_sha256 &&
-        sigv4_i_header(req->headers, nh, "x-amz-content-sha256", NULL) != NULL) {
+        sigv4_i_header(req->headers, req->nheaders, "x-amz-content-sha256", NULL) != NULL) {
         rc = err_set(e, ERR_INVALID, "sigv4: header x-amz-content-sha256 is set by the signer");
         goto cleanup;
     }
-    if ((hs = pairs_with_room(req->headers, nh, 3)) == NULL) {
-        rc = err_set(e, ERR_NOMEM, "sigv4: out of memory");
-        goto cleanup;
-    }
-    ts_amz(p->time, out->amz_date, sizeof(out->amz_date));
-    hs[nh++] = (struct sigv4_pair){"x-amz-date", out->amz_date};
-    if (has_token(&p->creds)) {
-        out->security_token = p->creds.session_token;
-        if (!p->omit_session_token)
-            hs[nh++] = (struct sigv4_pair){"x-amz-security-token", p->creds.session_token};
-    }
-    if (p->add_content_sha256) {
-        out->content_sha256 = req->payload_hash ? req->payload_hash : SIGV4_EMPTY_SHA256;
-        hs[nh++] = (struct sigv4_pair){"x-amz-content-sha256", out->content_sha256};
+    if ((hs = signer_headers(p, req, out, &nh)) == NULL) {
+        rc = ERR_NOMEM;
+        goto fail;
     }
     if ((rc = sigv4_canonical_uri(&uri, req->path, p->rules)) != ERR_OK)
         goto fail;
@@ -119,8 +132,10 @@ enum err_code sigv4_sign_headers(const struct sigv4_params *p, const struct sigv
 fail:
     rc = finish_err(rc, e, "header signing");
 cleanup:
-    if (rc != ERR_OK)
+    if (rc != ERR_OK) {
         sigv4_header_auth_free(out);
+        sigv4_trace_free(trace);
+    }
     free(hs);
     buf_free(&uri);
     buf_free(&auth);
