@@ -222,7 +222,9 @@ void sigv4_header_auth_free(struct sigv4_header_auth *a);
 #define SIGV4_QUERY_AUTH_MAX 7
 
 /* The X-Amz-* parameters of a presigned request, decoded values, in the order AWS documents
- * them (Algorithm, Credential, Date, Expires, SignedHeaders, [Security-Token], Signature). */
+ * them (Algorithm, Credential, Date, Expires, SignedHeaders, [Security-Token], Signature).
+ * The values point into the struct itself, its private storage and the credentials: do not
+ * copy the struct, and keep the credentials alive while using it. */
 struct sigv4_query_auth {
     struct sigv4_pair params[SIGV4_QUERY_AUTH_MAX];
     size_t nparams;
@@ -316,7 +318,9 @@ typedef enum err_code (*sigv4_lookup_fn)(void *ctx, const char *access_key,
                                          struct sigv4_credentials *out);
 
 /* The request as received. `path` is the raw request path without the query (percent-encoded
- * as on the wire); `query` holds the decoded parameters (see sigv4_query_parse). */
+ * as on the wire); `query` holds the decoded parameters: build them from the raw query string
+ * with sigv4_query_parse (which, like S3's signers, leaves '+' as '+'; a form-style decoder
+ * that turns '+' into ' ' would break signatures of keys containing '+'). */
 struct sigv4_verify_request {
     const char *method;
     const char *path;
