@@ -35,7 +35,8 @@ struct h_param {
 
 struct h_request {
     const char *method;     /* "GET", "POST", ... */
-    const char *path;       /* the request path without the query string */
+    const char *path;       /* the raw request path (not decoded), without the query string */
+    const char *raw_query;  /* the raw query string after '?' (not decoded), or "" */
     const char *route;      /* the matched route pattern, e.g. "/v1/uploads/{uploadId}" */
     const char *request_id; /* accepted from X-Request-Id or generated */
     const char *remote;     /* peer address as text */

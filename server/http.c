@@ -49,6 +49,7 @@ struct rq {
     struct srv_http *srv;
     struct MHD_Connection *mc;
     char *raw_uri;
+    const char *raw_query; /* points into raw_uri after the '?', or "" */
     int64_t start_ns;
     char rid[RID_MAX + 1];
     char method[16];
@@ -184,8 +185,17 @@ static enum MHD_Result send_response(struct rq *r, struct h_response *resp)
 static enum MHD_Result send_error(struct rq *r, int status, const char *code, const char *msg)
 {
     struct h_response resp = {0};
-    struct h_request req = {.request_id = r->rid};
-    h_resp_error(&resp, &req, status, code, "%s", msg);
+    struct h_request req = {.request_id = r->rid,
+                            .method = r->method,
+                            .path = r->raw_uri,
+                            .raw_query = r->raw_query ? r->raw_query : "",
+                            .conn = r->mc,
+                            .lookup = lookup_cb,
+                            .each = each_cb};
+    if (r->srv->opts.render_error != NULL)
+        r->srv->opts.render_error(&req, &resp, status, code, msg);
+    else
+        h_resp_error(&resp, &req, status, code, "%s", msg);
     if (status == 405 && r->match.allow[0] != '\0')
         (void)h_resp_header(&resp, "Allow", r->match.allow);
     return send_response(r, &resp);
@@ -213,8 +223,11 @@ static enum MHD_Result on_headers(struct rq *r, const char *method)
     atomic_fetch_add(&r->srv->inflight, 1);
 
     char *q = strchr(r->raw_uri, '?');
-    if (q != NULL)
-        *q = '\0'; /* raw_uri is now the raw path; MHD parsed the query itself */
+    r->raw_query = "";
+    if (q != NULL) {
+        *q = '\0'; /* raw_uri is now the raw path */
+        r->raw_query = q + 1;
+    }
     enum srv_match m =
         srv_router_match(r->srv->opts.routes, r->srv->opts.nroutes, method, r->raw_uri, &r->match);
     if (m == SRV_MATCH_BAD_PATH)
@@ -263,6 +276,7 @@ static void dispatch(struct rq *r)
     struct h_request req = {
         .method = r->method,
         .path = r->raw_uri,
+        .raw_query = r->raw_query,
         .route = r->route->pattern,
         .request_id = r->rid,
         .nparams = r->match.nparams,

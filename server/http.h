@@ -29,6 +29,13 @@ struct srv_http_opts {
     const struct srv_route *routes; /* borrowed; must outlive the server */
     size_t nroutes;
     const char *name; /* for logs and metrics, e.g. "api" */
+    /*
+     * Optional: renders the server's own errors (400 bad path, 404, 405, 413) in another shape,
+     * e.g. S3's XML for the embedded store. `code` is the JSON code ("not_found", ...). NULL:
+     * the API's JSON error shape.
+     */
+    void (*render_error)(const struct h_request *req, struct h_response *resp, int status,
+                         const char *code, const char *msg);
 };
 
 /* Starts listening and serving. NULL with a message in `e` (e.g. the port is taken). */

@@ -73,6 +73,23 @@ static int match_pattern(const char *pattern, const char *path, struct srv_match
         char *dec = srv_percent_decode(rseg, rn);
         if (dec == NULL)
             return -1;
+        if (pn >= 3 && pseg[0] == '{' && pseg[pn - 2] == '+' && pseg[pn - 1] == '}') {
+            /* greedy: the rest of the path (one or more segments), decoded once */
+            free(dec);
+            size_t rest = strlen(rseg);
+            if (rest == 0 || out->nparams >= H_MAX_PARAMS || *pp != '\0')
+                return 0;
+            dec = srv_percent_decode(rseg, rest);
+            if (dec == NULL)
+                return -1;
+            size_t nl =
+                pn - 3 < sizeof(out->params[0].name) - 1 ? pn - 3 : sizeof(out->params[0].name) - 1;
+            memcpy(out->params[out->nparams].name, pseg + 1, nl);
+            out->params[out->nparams].name[nl] = '\0';
+            out->params[out->nparams].value = dec;
+            out->nparams++;
+            return 1;
+        }
         if (pn >= 2 && pseg[0] == '{' && pseg[pn - 1] == '}') {
             if (rn == 0 || out->nparams >= H_MAX_PARAMS) {
                 free(dec);

@@ -2,10 +2,11 @@
  * router.h: the routing table (method + path pattern with parameters).
  *
  * Patterns are literal segments and `{name}` parameters, e.g. "/v1/uploads/{uploadId}". A
- * parameter matches one non-empty segment; its value is percent-decoded. Matching is on the raw
- * request path, segment by segment (literal segments compare against the decoded segment).
- * A GET route also answers HEAD. When the path matches but the method does not, the caller
- * gets SRV_MATCH_NO_METHOD and the `Allow` list.
+ * parameter matches one non-empty segment; its value is percent-decoded. A final `{name+}`
+ * matches the rest of the path (one or more segments, slashes included), decoded once. Matching is
+ * on the raw request path, segment by segment (literal segments compare against the decoded
+ * segment). A GET route also answers HEAD. When the path matches but the method does not, the
+ * caller gets SRV_MATCH_NO_METHOD and the `Allow` list.
  */
 #ifndef IMGSVC_SERVER_ROUTER_H
 #define IMGSVC_SERVER_ROUTER_H

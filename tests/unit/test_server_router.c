@@ -19,6 +19,7 @@ static const struct srv_route routes[] = {
     {"GET", "/v1/uploads/{uploadId}", noop, NULL, 0},
     {"DELETE", "/v1/uploads/{uploadId}", noop, NULL, 0},
     {"GET", "/v1/a/{x}/b/{y}", noop, NULL, 0},
+    {"PUT", "/s3/{bucket}/{key+}", noop, NULL, 0},
 };
 #define NR (sizeof(routes) / sizeof(routes[0]))
 
@@ -80,6 +81,22 @@ TEST(bad_escapes_are_refused)
     CHECK_STR(d, "a/b+cA");
     free(d);
     CHECK(srv_percent_decode("%4", 2) == NULL);
+}
+
+TEST(greedy_parameter_takes_the_rest)
+{
+    struct srv_match_result m;
+    CHECK_INT(srv_router_match(routes, NR, "PUT", "/s3/bkt/delete/a%20b/c%2Bd//e", &m),
+              SRV_MATCH_OK);
+    REQUIRE(m.nparams == 2);
+    CHECK_STR(m.params[0].name, "bucket");
+    CHECK_STR(m.params[0].value, "bkt");
+    CHECK_STR(m.params[1].name, "key");
+    CHECK_STR(m.params[1].value, "delete/a b/c+d//e");
+    srv_match_free(&m);
+    CHECK_INT(srv_router_match(routes, NR, "PUT", "/s3/bkt/", &m), SRV_MATCH_NO_PATH);
+    CHECK_INT(srv_router_match(routes, NR, "PUT", "/s3/bkt", &m), SRV_MATCH_NO_PATH);
+    CHECK_INT(srv_router_match(routes, NR, "PUT", "/s3/bkt/a%zz", &m), SRV_MATCH_BAD_PATH);
 }
 
 TEST_MAIN()
