@@ -349,3 +349,19 @@ class CorpusTest(unittest.TestCase):
                 self.assertLessEqual(ref["thumbhashMaxDiff"], THUMBHASH_TOLERANCE, ref)
         exact = sum(1 for r in results if r["thumbhashSame"])
         self.assertGreaterEqual(exact, len(results) - 2)  # only the flat-alpha images may differ
+
+    def test_origin_privacy_every_format(self):
+        for path in sorted(glob.glob(os.path.join(CORPUS, "formats", "*"))):
+            if path.endswith("large-108mp.jpg"):
+                continue
+            res = self.variants(path, "builtin:chat_profile")
+            r = subprocess.run(["exiftool", "-j", "-n", "-a", "-G1", res["origin"], path],
+                               capture_output=True, text=True, check=True)
+            origin, source = json.loads(r.stdout)
+            self.assertFalse([k for k in origin if "GPS" in k], path)
+            self.assertEqual(res["origin_gps_removed"], any("GPS" in k for k in source), path)
+            self.assertEqual(origin.get("IFD0:Orientation"), source.get("IFD0:Orientation"))
+            # the pixels are the same bytes: both decode to the same image
+            avg = [subprocess.run(["vips", "avg", p], capture_output=True, text=True,
+                                  check=True).stdout for p in (res["origin"], path)]
+            self.assertEqual(avg[0], avg[1], path)
