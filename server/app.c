@@ -128,6 +128,24 @@ static enum err_code init_uploads(struct srv_app *app, const struct srv_config *
     return ERR_OK;
 }
 
+static enum err_code init_resize(struct srv_app *app, const struct srv_config *cfg, struct err *e)
+{
+    struct h_resize_ctx *r = &app->resize;
+    r->auth = app->auth;
+    r->limits.max_bytes = (size_t)cfg->max_image_bytes;
+    r->limits.max_pixels = (uint64_t)cfg->max_pixels;
+    r->limits.max_width = (int)cfg->max_side;
+    r->limits.max_height = (int)cfg->max_side;
+    r->limits.max_frames = (int)cfg->max_frames;
+    r->limits.max_progressive_pixels = (uint64_t)cfg->max_progressive_pixels;
+    r->multipart_recovery = cfg->multipart_recovery;
+    r->limiter = h_limiter_new((size_t)cfg->resize_concurrency, (size_t)cfg->resize_queue,
+                               (long)cfg->resize_wait_ms);
+    if (r->limiter == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    return ERR_OK;
+}
+
 enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, struct err *e)
 {
     enum err_code rc = ERR_OK;
@@ -136,7 +154,8 @@ enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, st
     if (app->key_cache == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
     if ((rc = init_auth(app, cfg, e)) != ERR_OK || (rc = init_presets(app, cfg, e)) != ERR_OK ||
-        (rc = init_endpoint(app, cfg, e)) != ERR_OK || (rc = init_uploads(app, cfg, e)) != ERR_OK)
+        (rc = init_endpoint(app, cfg, e)) != ERR_OK || (rc = init_uploads(app, cfg, e)) != ERR_OK ||
+        (rc = init_resize(app, cfg, e)) != ERR_OK)
         return rc;
     return ERR_OK;
 }
@@ -145,6 +164,8 @@ void srv_app_free(struct srv_app *app)
 {
     h_auth_destroy(app->auth);
     app->auth = NULL;
+    h_limiter_destroy(app->resize.limiter);
+    app->resize.limiter = NULL;
     sigv4_key_cache_destroy(app->key_cache);
     app->key_cache = NULL;
 }

@@ -49,6 +49,17 @@ struct srv_config {
     long long presign_expires_s;
     long long max_upload_bytes;
     char *presets_file;
+    /* imaging */
+    long long max_image_bytes;
+    long long max_pixels;
+    long long max_side;
+    long long max_frames;
+    long long max_progressive_pixels;
+    bool multipart_recovery;
+    long long vips_concurrency;
+    long long resize_concurrency;
+    long long resize_queue;
+    long long resize_wait_ms;
     /* authentication */
     char *auth_mode;
     char *api_keys;

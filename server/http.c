@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,8 +245,13 @@ static enum MHD_Result on_headers(struct rq *r, const char *method)
         char *end = NULL;
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && *end == '\0' && n > r->route->body_max) {
+            /* Answer before the body when the client waits for 100-continue or the excess is
+             * huge; otherwise read and drop it so a naive client can still read the 413. */
+            const char *expect = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "Expect");
             r->too_large = true;
-            return send_too_large(r);
+            if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+                n - r->route->body_max > DISCARD_MAX)
+                return send_too_large(r);
         }
     }
     return MHD_YES;

@@ -8,6 +8,7 @@
 
 #include "handlers/auth.h"
 #include "handlers/health.h"
+#include "handlers/resize.h"
 #include "handlers/uploads.h"
 #include "imaging/img_preset.h"
 #include "s3/sigv4.h"
@@ -26,6 +27,7 @@ struct srv_app {
     char public_scheme[8];
     char public_host[256];
     struct h_uploads_ctx uploads;
+    struct h_resize_ctx resize;
 };
 
 /*

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/timeutil.h"
+#include "imaging/img_init.h"
 #include "server/http.h"
 #include "server/pool.h"
 #include "server/routes.h"
@@ -137,7 +138,13 @@ int srv_serve(const struct srv_config *cfg)
     register_metrics();
 
     struct err e = {0};
-    struct srv_pool_opts po = {(size_t)cfg->workers, (size_t)cfg->queue_depth, NULL};
+    struct img_init_opts io = {.concurrency = (int)cfg->vips_concurrency,
+                               .log_debug = strcmp(cfg->log_level, "debug") == 0};
+    if (img_global_init(&io, &e) != ERR_OK) {
+        log_msg(LOGL_ERROR, "main", NULL, "cannot start libvips: %s", e.msg);
+        return 1;
+    }
+    struct srv_pool_opts po = {(size_t)cfg->workers, (size_t)cfg->queue_depth, img_thread_cleanup};
     the_pool = srv_pool_new(&po, &e);
     if (the_pool == NULL) {
         log_msg(LOGL_ERROR, "main", NULL, "cannot start workers: %s", e.msg);
@@ -186,6 +193,7 @@ int srv_serve(const struct srv_config *cfg)
             cfg->shutdown_timeout_s);
     int rc = drain(cfg, &set);
     srv_app_free(&app);
+    img_global_shutdown();
     log_msg(LOGL_INFO, "main", NULL, "stopped");
     return rc;
 }
