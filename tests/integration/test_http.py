@@ -177,12 +177,20 @@ class HttpCore(ServerTest):
     def test_metrics_count_requests(self):
         for _ in range(3):
             self.srv.request("GET", "/healthz")
-        status, hdrs, body = self.srv.request("GET", "/metrics")
+        # a request is counted when its connection's completion callback runs, which may be
+        # just after the client has read the response: poll briefly for the final count
+        want = ('imgsvc_http_requests_total{server="api",route="/healthz",method="GET",'
+                'status="200"} 3\n')
+        deadline = time.monotonic() + 5
+        while True:
+            status, hdrs, body = self.srv.request("GET", "/metrics")
+            text = body.decode()
+            if want in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(status, 200)
         self.assertTrue(hdrs["content-type"].startswith("text/plain; version=0.0.4"))
-        text = body.decode()
-        self.assertIn('imgsvc_http_requests_total{server="api",route="/healthz",method="GET",'
-                      'status="200"} 3', text)
+        self.assertIn(want, text)
         self.assertIn("imgsvc_build_info{version=", text)
         self.assertIn("imgsvc_queue_depth 0", text)
         self.assertIn("imgsvc_http_request_duration_seconds_bucket", text)
