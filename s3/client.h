@@ -125,7 +125,11 @@ struct s3_put_opts {
     const char *checksum_sha256; /* base64 SHA-256 for x-amz-checksum-sha256; NULL = none,
                                     unless compute_checksum_sha256 */
     bool compute_checksum_sha256;
-    const char *cache_control; /* NULL = none */
+    const char *payload_sha256; /* hex SHA-256 of the body when the caller already has it
+                                   (signed as x-amz-content-sha256 instead of hashing again;
+                                   S3 refuses the body with XAmzContentSHA256Mismatch when it
+                                   is wrong); NULL = computed */
+    const char *cache_control;  /* NULL = none */
     const struct s3_meta *meta;
     size_t nmeta;
 };

@@ -339,6 +339,8 @@ static const char *payload_hash(const struct s3_client *c, const struct s3_i_req
         return SIGV4_EMPTY_SHA256;
     if (c->opt.unsigned_payload && strcmp(c->scheme, "https") == 0)
         return SIGV4_UNSIGNED;
+    if (q->payload_hash != NULL)
+        return q->payload_hash;
     sigv4_sha256_hex(q->body, q->body_len, hex);
     return hex;
 }

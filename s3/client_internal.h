@@ -45,9 +45,10 @@ struct s3_i_req {
     size_t nheaders;
     const void *body; /* PUT body (may be NULL with body_len 0) */
     size_t body_len;
-    bool upload;       /* send body (PUT) */
-    bool head;         /* HEAD: no response body */
-    uint64_t max_body; /* cap for a 2xx body */
+    const char *payload_hash; /* hex SHA-256 of body given by the caller; NULL = compute */
+    bool upload;              /* send body (PUT) */
+    bool head;                /* HEAD: no response body */
+    uint64_t max_body;        /* cap for a 2xx body */
 };
 
 /* What one attempt received. Free with s3_i_resp_free; reset between attempts. */

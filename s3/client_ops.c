@@ -214,6 +214,7 @@ enum err_code s3_client_put(struct s3_client *c, const char *key, const void *bo
                          .nheaders = ph.n,
                          .body = body,
                          .body_len = len,
+                         .payload_hash = o ? o->payload_sha256 : NULL,
                          .upload = true,
                          .max_body = S3_I_ERR_BODY_MAX};
     rc = s3_i_perform(c, &q, &p, r, e);
