@@ -104,7 +104,7 @@ static enum err_code parse_endpoint(struct s3_client *c, const char *ep, struct 
         strcspn(rest, " \t\r\n") < n)
         return err_set(e, ERR_INVALID, "s3: endpoint must be scheme://host[:port] (no path)");
     const char *def = strcmp(c->scheme, "https") == 0 ? ":443" : ":80";
-    if (n > strlen(def) && strcmp(rest + n - strlen(def), def) == 0 && rest[0] != '[')
+    if (n > strlen(def) && memcmp(rest + n - strlen(def), def, strlen(def)) == 0)
         n -= strlen(def);
     c->authority = strndup(rest, n);
     size_t elen = strlen(c->scheme) + 3 + n + 1;

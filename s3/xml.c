@@ -317,8 +317,8 @@ static enum err_code content(struct parser *ps, struct s3_xml_node *node, const 
     for (;;) {
         if (ps->p >= ps->end)
             return fail(ps, "unexpected end (truncated document)");
-        bool did;
-        if (misc(ps, &did) != ERR_OK)
+        bool did = false;
+        if (!at(ps, "<![CDATA[") && misc(ps, &did) != ERR_OK)
             return ERR_INVALID;
         if (did)
             continue;
