@@ -191,7 +191,7 @@ void h_info(const struct h_request *req, struct h_response *resp)
         return;
     struct img_pixels px = {0};
     struct img_error ie = {0};
-    enum err_code rc = img_placeholder_pixels(img.data, img.len, &px, &ie);
+    enum err_code rc = img_placeholder_pixels(img.data, img.len, &probe, &px, &ie);
     h_limiter_release(ctx->limiter);
     if (rc != ERR_OK) {
         img_refusal(req, resp, &ie);
