@@ -97,7 +97,7 @@ enum err_code img_info(const void *buf, size_t len, const struct img_job_opts *o
     memset(out, 0, sizeof(*out));
     enum err_code rc = open_input(buf, len, o, &img, &un, &p, e);
     if (rc == ERR_OK && o->placeholders)
-        rc = img_placeholder_pixels(img.data, img.len, &px, e);
+        rc = img_placeholder_pixels(img.data, img.len, &p, &px, e);
     if (rc == ERR_OK)
         img_facts_fill(out, &p, o->placeholders ? &px : NULL);
     if (unwrapped != NULL)

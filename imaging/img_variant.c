@@ -90,14 +90,63 @@ enum img_format img_output_format(enum img_out_format want, enum img_format src)
     return IMG_FMT_JPEG; /* JPEG, HEIC, AVIF */
 }
 
-/* Decodes once to fit bw x bh (shrink-on-load, autorotate), as 8-bit sRGB. */
-static int decode_at(VipsObject *pool, const void *buf, size_t len, int bw, int bh,
-                     VipsImage **base)
+/*
+ * The libjpeg scale (1, 2, 4, 8) for shrinking the display size dw x dh to fit bw x bh: the
+ * largest that still leaves the image at least as large as the target, as sharp's default
+ * (fastShrinkOnLoad). vips_thumbnail keeps an extra 2x margin, which costs ~1.8x the CPU here.
+ */
+static int jpeg_shrink(int dw, int dh, int bw, int bh)
+{
+    double f = fmin((double)dw / (bw < 1 ? 1 : bw), (double)dh / (bh < 1 ? 1 : bh));
+    return f >= 8 ? 8 : f >= 4 ? 4 : f >= 2 ? 2 : 1;
+}
+
+/* Turns `im` upright by EXIF orientation `o` (in pool slots t[0..2]); `*out` is borrowed. */
+static int orient(VipsImage *im, int o, bool materialise, VipsImage **t, VipsImage **out)
+{
+    *out = im;
+    if (o <= 1 || o > 8)
+        return 0;
+    if (vips_copy(im, &t[0], NULL))
+        return -1;
+    vips_image_set_int(t[0], VIPS_META_ORIENTATION, o);
+    if (vips_autorot(t[0], &t[1], NULL))
+        return -1;
+    *out = t[1];
+    if (materialise && !(*out = t[2] = vips_image_copy_memory(t[1])))
+        return -1;
+    return 0;
+}
+
+/*
+ * Decodes once to fit bw x bh (display orientation) as upright 8-bit sRGB: shrink-on-load,
+ * ICC import and sRGB export, then EXIF orientation. JPEG is loaded with its libjpeg shrink and
+ * finished by vips_thumbnail_image; other formats go through vips_thumbnail_buffer (WebP and
+ * HEIF scale on load there). The rotation runs after the (smaller) image is materialised when
+ * `materialise` is set (several outputs will read it), where it is a cheap in-memory transpose.
+ */
+static int decode_at(VipsObject *pool, const void *buf, size_t len, const struct img_probe *pr,
+                     int bw, int bh, bool materialise, VipsImage **base)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(pool, POOL_BASE);
-    if (vips_thumbnail_buffer((void *)buf, len, &t[0], bw < 1 ? 1 : bw, "height", bh < 1 ? 1 : bh,
-                              "size", VIPS_SIZE_DOWN, "option_string", "fail_on=truncated", NULL))
+    int s = pr->format == IMG_FMT_JPEG
+                ? jpeg_shrink(img_probe_display_width(pr), img_probe_display_height(pr), bw, bh)
+                : 1;
+    bool swap = pr->orientation >= 5 && pr->orientation <= 8; /* targets as stored */
+    int tw = swap ? bh : bw, th = swap ? bw : bh;
+    tw = tw < 1 ? 1 : tw;
+    th = th < 1 ? 1 : th;
+    if (s > 1) {
+        if (vips_jpegload_buffer((void *)buf, len, &t[3], "shrink", s, "access",
+                                 VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL) ||
+            vips_thumbnail_image(t[3], &t[0], tw, "height", th, "size", VIPS_SIZE_DOWN, "no_rotate",
+                                 TRUE, NULL))
+            return -1;
+    } else if (vips_thumbnail_buffer((void *)buf, len, &t[0], tw, "height", th, "size",
+                                     VIPS_SIZE_DOWN, "no_rotate", TRUE, "option_string",
+                                     "fail_on=truncated", NULL)) {
         return -1;
+    }
     VipsImage *im = t[0];
     if (vips_image_get_interpretation(im) != VIPS_INTERPRETATION_sRGB ||
         vips_image_get_format(im) != VIPS_FORMAT_UCHAR) {
@@ -106,14 +155,17 @@ static int decode_at(VipsObject *pool, const void *buf, size_t len, int bw, int 
             return -1;
         im = t[2];
     }
-    *base = im;
-    return 0;
+    if (materialise && !(im = t[4] = vips_image_copy_memory(im)))
+        return -1;
+    VipsImage **r = (VipsImage **)vips_object_local_array(pool, 3);
+    return orient(im, pr->orientation, materialise, r, base);
 }
 
 /* Decodes once at the size the largest plan needs. */
-static int decode_base(VipsObject *pool, const void *buf, size_t len, int dw, int dh,
-                       const struct img_geometry *plans, int n, VipsImage **base)
+static int decode_base(VipsObject *pool, const void *buf, size_t len, const struct img_probe *pr,
+                       const struct img_geometry *plans, int n, bool materialise, VipsImage **base)
 {
+    int dw = img_probe_display_width(pr), dh = img_probe_display_height(pr);
     double need = 0;
     for (int i = 0; i < n; i++) {
         double s = fmax((double)plans[i].resize_w / dw, (double)plans[i].resize_h / dh);
@@ -121,7 +173,8 @@ static int decode_base(VipsObject *pool, const void *buf, size_t len, int dw, in
     }
     if (need > 1)
         need = 1; /* enlarging happens per variant, from the full-size decode */
-    return decode_at(pool, buf, len, (int)ceil(dw * need), (int)ceil(dh * need), base);
+    return decode_at(pool, buf, len, pr, (int)ceil(dw * need), (int)ceil(dh * need), materialise,
+                     base);
 }
 
 /* Resizes to exactly w x h (vips_resize, then a 1-pixel fix-up of rounding if needed). */
@@ -223,14 +276,24 @@ static int encode(VipsImage *in, enum img_format fmt, int q, void **data, size_t
     }
 }
 
-static int make_one(VipsObject *pool, VipsImage *base, const struct img_preset *p,
-                    const struct img_geometry *g, enum img_format fmt, struct img_variant *v)
+/*
+ * Makes one variant from `src`. When `made` is not NULL the resized (pre-crop) image is kept in
+ * memory there, so smaller presets can be derived from it instead of from the larger base.
+ */
+static int make_one(VipsObject *pool, VipsImage *src, const struct img_preset *p,
+                    const struct img_geometry *g, enum img_format fmt, VipsImage **made,
+                    struct img_variant *v)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(pool, POOL_PER_VAR);
     VipsImage *a = NULL, *b = NULL;
     bool keep_alpha = fmt != IMG_FMT_JPEG;
-    if (resize_exact(base, g->resize_w, g->resize_h, t, &a) ||
-        fit_box(a, p, g, keep_alpha, t + 3, &b))
+    if (resize_exact(src, g->resize_w, g->resize_h, t, &a))
+        return -1;
+    if (made != NULL && a != src && !(a = t[7] = vips_image_copy_memory(a)))
+        return -1;
+    if (made != NULL)
+        *made = a;
+    if (fit_box(a, p, g, keep_alpha, t + 3, &b))
         return -1;
     if (!keep_alpha && vips_image_hasalpha(b)) {
         double white[3] = {255, 255, 255};
@@ -279,6 +342,27 @@ static int make_thumb(VipsObject *pool, VipsImage *base, struct img_pixels *px)
     return 0;
 }
 
+/*
+ * The smallest image already in memory that covers plan i: the base, or the resized image of an
+ * earlier preset (not a stretched "fill" one, whose aspect differs). Deriving 320 from 640
+ * rather than from 1080 keeps every resize small.
+ */
+static VipsImage *pick_source(VipsImage *base, VipsImage *const *made,
+                              const struct img_preset *presets, const struct img_geometry *plans,
+                              int i)
+{
+    VipsImage *best = base;
+    for (int j = 0; j < i; j++) {
+        VipsImage *m = made[j];
+        if (m == NULL || presets[j].fit == IMG_FIT_FILL || m->Xsize < plans[i].resize_w ||
+            m->Ysize < plans[i].resize_h)
+            continue;
+        if ((double)m->Xsize * m->Ysize < (double)best->Xsize * best->Ysize)
+            best = m;
+    }
+    return best;
+}
+
 static enum err_code plan_all(const struct img_probe *probe, const struct img_preset *presets,
                               int n, struct img_geometry *plans, struct img_error *e)
 {
@@ -303,26 +387,23 @@ enum err_code img_variants_make(const void *buf, size_t len, const struct img_pr
     enum err_code rc = ERR_OK;
     struct img_geometry plans[IMG_PRESET_MAX];
     VipsObject *pool = NULL;
-    VipsImage *base = NULL, **t = NULL;
+    VipsImage *base = NULL, *made[IMG_PRESET_MAX] = {NULL};
     memset(out, 0, sizeof(*out));
     if (thumb != NULL)
         memset(thumb, 0, sizeof(*thumb));
     if ((rc = plan_all(probe, presets, n, plans, e)) != ERR_OK)
         return rc;
     pool = VIPS_OBJECT(vips_image_new());
-    t = (VipsImage **)vips_object_local_array(pool, 1);
-    if (decode_base(pool, buf, len, img_probe_display_width(probe), img_probe_display_height(probe),
-                    plans, n, &base)) {
-        rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
-        goto cleanup;
-    }
-    if ((n > 1 || thumb != NULL) && !(base = t[0] = vips_image_copy_memory(base))) {
+    bool many = n > 1 || thumb != NULL;
+    if (decode_base(pool, buf, len, probe, plans, n, many, &base)) {
         rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
         goto cleanup;
     }
     for (int i = 0; i < n; i++, out->count++) {
         enum img_format fmt = img_output_format(presets[i].format, probe->format);
-        if (make_one(pool, base, &presets[i], &plans[i], fmt, &out->items[i])) {
+        VipsImage *src = pick_source(base, made, presets, plans, i);
+        if (make_one(pool, src, &presets[i], &plans[i], fmt, many ? &made[i] : NULL,
+                     &out->items[i])) {
             rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot make the variants");
             goto cleanup;
         }
@@ -340,14 +421,15 @@ cleanup:
     return rc;
 }
 
-enum err_code img_placeholder_pixels(const void *buf, size_t len, struct img_pixels *px,
-                                     struct img_error *e)
+enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct img_probe *probe,
+                                     struct img_pixels *px, struct img_error *e)
 {
     enum err_code rc = ERR_OK;
     VipsObject *pool = VIPS_OBJECT(vips_image_new());
     VipsImage *base = NULL;
     memset(px, 0, sizeof(*px));
-    if (decode_at(pool, buf, len, IMG_PLACEHOLDER_SIDE, IMG_PLACEHOLDER_SIDE, &base) ||
+    if (decode_at(pool, buf, len, probe, IMG_PLACEHOLDER_SIDE, IMG_PLACEHOLDER_SIDE, false,
+                  &base) ||
         make_thumb(pool, base, px))
         rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
     g_object_unref(pool);

@@ -75,11 +75,11 @@ enum err_code img_variants_make(const void *buf, size_t len, const struct img_pr
                                 struct img_pixels *thumb, struct img_error *e);
 
 /*
- * Decodes `buf` (which passed img_probe) once, shrunk to fit IMG_PLACEHOLDER_SIDE, into RGBA
- * `px` (free with img_pixels_free). For facts without variants. Borrows `buf`.
+ * Decodes `buf` (which passed img_probe, giving `probe`) once, shrunk to fit IMG_PLACEHOLDER_SIDE,
+ * into RGBA `px` (free with img_pixels_free). For facts without variants. Borrows `buf`.
  */
-enum err_code img_placeholder_pixels(const void *buf, size_t len, struct img_pixels *px,
-                                     struct img_error *e);
+enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct img_probe *probe,
+                                     struct img_pixels *px, struct img_error *e);
 
 /* Frees every variant's bytes and empties `v`. NULL is a no-op. */
 void img_variants_free(struct img_variants *v);

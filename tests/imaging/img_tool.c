@@ -229,7 +229,7 @@ static int cmd_hashpixels(const unsigned char *data, size_t len, int argc, char 
         return 2;
     if (open_image(data, len, &img, &p) != 0)
         return 1;
-    if (img_placeholder_pixels(img.data, img.len, &px, &e) != ERR_OK)
+    if (img_placeholder_pixels(img.data, img.len, &p, &px, &e) != ERR_OK)
         return print_error(&e);
     img_facts_fill(&f, &p, &px);
     int rc = write_file(argv[3], px.rgba, (size_t)px.width * px.height * 4) == 0 ? 0 : 1;

@@ -29,3 +29,4 @@ foreach(_src IN LISTS _img_py_tests)
             LABELS imaging)
     endforeach()
 endforeach()
+
