@@ -21,7 +21,7 @@
 #include "common/err.h"
 
 #define H_MAX_PARAMS  8
-#define H_MAX_HEADERS 16
+#define H_MAX_HEADERS 48 /* the S3 store: CORS, S3 and stored object headers */
 
 enum h_kv_kind { H_KV_HEADER, H_KV_QUERY };
 

@@ -12,7 +12,8 @@
 #include "common/timeutil.h"
 
 #define PRESETS_FILE_MAX         (1024 * 1024)
-#define EMBEDDED_PUBLIC_ENDPOINT "http://127.0.0.1:9000"
+#define STORE_DEV_ACCESS_KEY     "imgsvc-dev"
+#define STORE_DEV_SECRET_KEY     "imgsvc-dev-secret"
 
 static bool is_loopback(const char *addr)
 {
@@ -87,9 +88,11 @@ static enum err_code init_presets(struct srv_app *app, const struct srv_config *
 /* Splits "scheme://host[:port][/]" into the app's public scheme and host. */
 static enum err_code init_endpoint(struct srv_app *app, const struct srv_config *cfg, struct err *e)
 {
+    char embedded[96];
+    snprintf(embedded, sizeof(embedded), "http://127.0.0.1:%lld", cfg->store_port);
     const char *url = cfg->public_endpoint[0] ? cfg->public_endpoint
                       : cfg->s3_endpoint[0]   ? cfg->s3_endpoint
-                                              : EMBEDDED_PUBLIC_ENDPOINT;
+                                              : embedded;
     const char *sep = strstr(url, "://");
     if (sep == NULL || (size_t)(sep - url) >= sizeof(app->public_scheme))
         return err_set(e, ERR_INVALID, "public endpoint %s is not a URL", url);
@@ -101,6 +104,37 @@ static enum err_code init_endpoint(struct srv_app *app, const struct srv_config 
     return ERR_OK;
 }
 
+/* The embedded store's credentials: the settings, or the dev default on loopback only. */
+static enum err_code init_store_creds(struct srv_app *app, const struct srv_config *cfg,
+                                      struct err *e)
+{
+    app->store_enabled = cfg->s3_endpoint[0] == '\0';
+    if (!app->store_enabled)
+        return ERR_OK;
+    bool dev = cfg->store_access_key_id[0] == '\0' || cfg->store_secret_access_key[0] == '\0';
+    if (dev && (cfg->store_access_key_id[0] != '\0' || cfg->store_secret_access_key[0] != '\0'))
+        return err_set(e, ERR_INVALID,
+                       "set both IMGSVC_STORE_ACCESS_KEY_ID and IMGSVC_STORE_SECRET_ACCESS_KEY, "
+                       "or neither");
+    if (dev && !is_loopback(cfg->store_listen_addr))
+        return err_set(e, ERR_INVALID,
+                       "the embedded store's dev credentials are allowed only on loopback but "
+                       "IMGSVC_STORE_LISTEN_ADDR=%s: set IMGSVC_STORE_ACCESS_KEY_ID and "
+                       "IMGSVC_STORE_SECRET_ACCESS_KEY",
+                       cfg->store_listen_addr);
+    if (!dev && strlen(cfg->store_secret_access_key) < 8)
+        return err_set(e, ERR_INVALID, "IMGSVC_STORE_SECRET_ACCESS_KEY must be 8 bytes or more");
+    app->store_access_key = dev ? STORE_DEV_ACCESS_KEY : cfg->store_access_key_id;
+    app->store_secret_key = dev ? STORE_DEV_SECRET_KEY : cfg->store_secret_access_key;
+    if (dev)
+        log_msg(LOGL_WARN, "store", NULL,
+                "the embedded S3 store uses the documented dev credentials (access key %s; "
+                "loopback only): set IMGSVC_STORE_ACCESS_KEY_ID and "
+                "IMGSVC_STORE_SECRET_ACCESS_KEY",
+                STORE_DEV_ACCESS_KEY);
+    return ERR_OK;
+}
+
 static enum err_code init_uploads(struct srv_app *app, const struct srv_config *cfg, struct err *e)
 {
     struct h_uploads_ctx *u = &app->uploads;
@@ -109,6 +143,11 @@ static enum err_code init_uploads(struct srv_app *app, const struct srv_config *
     u->creds.access_key = cfg->aws_access_key_id;
     u->creds.secret_key = cfg->aws_secret_access_key;
     u->creds.session_token = cfg->aws_session_token[0] ? cfg->aws_session_token : NULL;
+    if (app->store_enabled) { /* presigned URLs for the embedded store: its own keys */
+        u->creds.access_key = app->store_access_key;
+        u->creds.secret_key = app->store_secret_key;
+        u->creds.session_token = NULL;
+    }
     u->region = cfg->aws_region;
     u->bucket = cfg->s3_bucket;
     u->public_scheme = app->public_scheme;
@@ -154,8 +193,9 @@ enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, st
     if (app->key_cache == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
     if ((rc = init_auth(app, cfg, e)) != ERR_OK || (rc = init_presets(app, cfg, e)) != ERR_OK ||
-        (rc = init_endpoint(app, cfg, e)) != ERR_OK || (rc = init_uploads(app, cfg, e)) != ERR_OK ||
-        (rc = init_resize(app, cfg, e)) != ERR_OK)
+        (rc = init_endpoint(app, cfg, e)) != ERR_OK ||
+        (rc = init_store_creds(app, cfg, e)) != ERR_OK ||
+        (rc = init_uploads(app, cfg, e)) != ERR_OK || (rc = init_resize(app, cfg, e)) != ERR_OK)
         return rc;
     return ERR_OK;
 }
@@ -168,4 +208,10 @@ void srv_app_free(struct srv_app *app)
     app->resize.limiter = NULL;
     sigv4_key_cache_destroy(app->key_cache);
     app->key_cache = NULL;
+}
+
+void srv_app_store_started(struct srv_app *app, unsigned port)
+{
+    if (app->cfg->public_endpoint[0] == '\0' && app->cfg->s3_endpoint[0] == '\0')
+        snprintf(app->public_host, sizeof(app->public_host), "127.0.0.1:%u", port);
 }

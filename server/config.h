@@ -49,6 +49,19 @@ struct srv_config {
     long long presign_expires_s;
     long long max_upload_bytes;
     char *presets_file;
+    /* embedded S3 store */
+    char *data_dir;
+    char *store_listen_addr;
+    long long store_port;
+    char *store_access_key_id;
+    char *store_secret_access_key;
+    long long store_max_object_bytes;
+    char *store_cors_origins;
+    char *store_cors_methods;
+    char *store_cors_headers;
+    char *store_cors_expose_headers;
+    long long store_cors_max_age_s;
+    char *store_event_prefix;
     /* imaging */
     long long max_image_bytes;
     long long max_pixels;

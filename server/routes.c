@@ -26,3 +26,20 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     }
     return n;
 }
+
+size_t srv_store_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES])
+{
+    size_t n = 0;
+    void *c = &app->store_ctx;
+    size_t max_obj = (size_t)app->cfg->store_max_object_bytes;
+    out[n++] = (struct srv_route){"GET", "/", h_store_list_buckets, c, 0};
+    out[n++] = (struct srv_route){"GET", "/{bucket}", h_store_bucket_get, c, 0};
+    out[n++] = (struct srv_route){"GET", "/{bucket}/", h_store_bucket_get, c, 0};
+    out[n++] = (struct srv_route){"OPTIONS", "/{bucket}", h_store_options, c, 0};
+    out[n++] = (struct srv_route){"OPTIONS", "/{bucket}/", h_store_options, c, 0};
+    out[n++] = (struct srv_route){"GET", "/{bucket}/{key+}", h_store_object_get, c, 0};
+    out[n++] = (struct srv_route){"PUT", "/{bucket}/{key+}", h_store_object_put, c, max_obj};
+    out[n++] = (struct srv_route){"DELETE", "/{bucket}/{key+}", h_store_object_delete, c, 0};
+    out[n++] = (struct srv_route){"OPTIONS", "/{bucket}/{key+}", h_store_options, c, 0};
+    return n;
+}

@@ -9,6 +9,7 @@
 #include "handlers/auth.h"
 #include "handlers/health.h"
 #include "handlers/resize.h"
+#include "handlers/store.h"
 #include "handlers/uploads.h"
 #include "imaging/img_preset.h"
 #include "s3/sigv4.h"
@@ -28,6 +29,12 @@ struct srv_app {
     char public_host[256];
     struct h_uploads_ctx uploads;
     struct h_resize_ctx resize;
+    /* the embedded S3 store: runs when IMGSVC_S3_ENDPOINT is empty (store_enabled) */
+    bool store_enabled;
+    const char *store_access_key; /* the setting, or the loopback-only dev default */
+    const char *store_secret_key;
+    struct s3_store *store; /* opened by serve */
+    struct h_store_ctx store_ctx;
 };
 
 /*
@@ -40,5 +47,12 @@ void srv_app_free(struct srv_app *app);
 
 /* Fills `out` with the API routes; returns how many. */
 size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES]);
+
+/* Once the embedded store listens on `port`: presigned URLs point at it unless
+ * IMGSVC_PUBLIC_ENDPOINT says otherwise (the port may have been 0 = any). */
+void srv_app_store_started(struct srv_app *app, unsigned port);
+
+/* Fills `out` with the embedded S3 store's routes (context app->store_ctx); returns how many. */
+size_t srv_store_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES]);
 
 #endif

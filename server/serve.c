@@ -32,6 +32,7 @@
 static atomic_bool draining;
 static struct srv_pool *the_pool;
 static struct srv_http *the_http;
+static struct srv_http *the_store_http; /* the embedded S3 store's listener, when it runs */
 
 static bool check_not_draining(void *arg, char *detail, size_t cap)
 {
@@ -90,6 +91,77 @@ static void register_metrics(void)
     metrics_register_fn("imgsvc_jobs_running", "Background jobs running now", jobs_running, NULL);
     metrics_register_fn("imgsvc_http_in_flight_requests", "HTTP requests being handled now",
                         inflight, NULL);
+    metrics_register("imgsvc_store_events_total", METRICS_COUNTER,
+                     "ObjectCreated events emitted by the embedded S3 store", NULL, 0);
+}
+
+/* Until the event pipeline plugs in: one log line and a counter per store event. */
+static void store_event_logged(void *arg, const char *records_json, size_t len)
+{
+    (void)arg;
+    metrics_add("imgsvc_store_events_total", NULL, 1);
+    cJSON *doc = cJSON_ParseWithLength(records_json, len);
+    cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "Records"), 0);
+    cJSON *obj = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "s3"), "object");
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "eventName",
+                            cJSON_GetStringValue(cJSON_GetObjectItem(rec, "eventName")));
+    cJSON_AddStringToObject(f, "key", cJSON_GetStringValue(cJSON_GetObjectItem(obj, "key")));
+    cJSON_AddNumberToObject(f, "size", cJSON_GetNumberValue(cJSON_GetObjectItem(obj, "size")));
+    log_fields(LOGL_INFO, "store", NULL, "s3 event", f);
+    cJSON_Delete(doc);
+}
+
+/* Opens the embedded store, creates the bucket and starts its listener (when it runs). */
+static enum err_code start_store(const struct srv_config *cfg, struct srv_app *app,
+                                 struct srv_route *routes, struct err *e)
+{
+    if (!app->store_enabled)
+        return ERR_OK;
+    struct s3_store_opts so = {cfg->data_dir, (uint64_t)cfg->store_max_object_bytes, false};
+    app->store = s3_store_open(&so, e);
+    if (app->store == NULL || s3_store_bucket_create(app->store, cfg->s3_bucket, e) != ERR_OK)
+        return e->code != ERR_OK ? e->code : ERR_INTERNAL;
+    struct h_store_ctx *c = &app->store_ctx;
+    c->store = app->store;
+    c->bucket = cfg->s3_bucket;
+    c->region = cfg->aws_region;
+    c->access_key = app->store_access_key;
+    c->secret_key = app->store_secret_key;
+    c->key_cache = app->key_cache;
+    c->cors = (struct h_store_cors){cfg->store_cors_origins, cfg->store_cors_methods,
+                                    cfg->store_cors_headers, cfg->store_cors_expose_headers,
+                                    (long)cfg->store_cors_max_age_s};
+    c->event_prefix = cfg->store_event_prefix;
+    if (c->on_event == NULL)
+        c->on_event = store_event_logged;
+    struct srv_http_opts ho = {
+        .addr = cfg->store_listen_addr,
+        .port = (unsigned)cfg->store_port,
+        .threads = (unsigned)cfg->http_threads,
+        .max_connections = (unsigned)cfg->max_connections,
+        .read_timeout_s = (unsigned)cfg->read_timeout_s,
+        .routes = routes,
+        .nroutes = srv_store_routes_build(app, routes),
+        .name = "store",
+        .render_error = h_store_render_error,
+    };
+    the_store_http = srv_http_new(&ho, e);
+    if (the_store_http == NULL)
+        return e->code;
+    srv_app_store_started(app, srv_http_port(the_store_http));
+    return ERR_OK;
+}
+
+static void log_listening(const char *server, const char *addr, unsigned port)
+{
+    cJSON *f = cJSON_CreateObject();
+    if (server != NULL)
+        cJSON_AddStringToObject(f, "server", server);
+    cJSON_AddStringToObject(f, "addr", addr);
+    cJSON_AddNumberToObject(f, "port", port);
+    cJSON_AddStringToObject(f, "version", IMGSVC_VERSION);
+    log_fields(LOGL_INFO, "main", NULL, "listening", f);
 }
 
 /* Second signal during the drain: give up at once. */
@@ -112,7 +184,11 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
     int64_t deadline = ts_now_mono_ms() + cfg->shutdown_timeout_s * 1000;
     atomic_store(&draining, true);
     srv_http_quiesce(the_http);
+    if (the_store_http != NULL)
+        srv_http_quiesce(the_store_http);
     bool http_idle = srv_http_wait_idle(the_http, deadline);
+    if (the_store_http != NULL)
+        http_idle = srv_http_wait_idle(the_store_http, deadline) && http_idle;
     bool jobs_done = srv_pool_drain(the_pool, deadline);
     if (!http_idle || !jobs_done)
         log_msg(LOGL_WARN, "main", NULL,
@@ -122,6 +198,8 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
                 srv_pool_running(the_pool));
     srv_http_destroy(the_http);
     the_http = NULL;
+    srv_http_destroy(the_store_http);
+    the_store_http = NULL;
     srv_pool_destroy(the_pool);
     the_pool = NULL;
     return http_idle && jobs_done ? 0 : 1;
@@ -152,6 +230,7 @@ int srv_serve(const struct srv_config *cfg)
     }
     static struct srv_app app;
     static struct srv_route routes[SRV_MAX_ROUTES];
+    static struct srv_route store_routes[SRV_MAX_ROUTES];
     memset(&app, 0, sizeof(app));
     if (srv_app_init(&app, cfg, &e) != ERR_OK) {
         log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
@@ -162,6 +241,15 @@ int srv_serve(const struct srv_config *cfg)
     app.health.version = IMGSVC_VERSION;
     app.health.render_metrics = render_metrics;
     h_health_add_check(&app.health, "shutdown", check_not_draining, NULL);
+    if (start_store(cfg, &app, store_routes, &e) != ERR_OK) {
+        log_msg(LOGL_ERROR, "main", NULL, "embedded S3 store: %s", e.msg);
+        srv_http_destroy(the_store_http);
+        the_store_http = NULL;
+        s3_store_close(app.store);
+        srv_app_free(&app);
+        srv_pool_destroy(the_pool);
+        return 1;
+    }
     size_t nroutes = srv_routes_build(&app, routes);
 
     struct srv_http_opts ho = {
@@ -177,21 +265,24 @@ int srv_serve(const struct srv_config *cfg)
     the_http = srv_http_new(&ho, &e);
     if (the_http == NULL) {
         log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
+        srv_http_destroy(the_store_http);
+        the_store_http = NULL;
+        s3_store_close(app.store);
         srv_app_free(&app);
         srv_pool_destroy(the_pool);
         return 1;
     }
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "addr", cfg->listen_addr);
-    cJSON_AddNumberToObject(f, "port", srv_http_port(the_http));
-    cJSON_AddStringToObject(f, "version", IMGSVC_VERSION);
-    log_fields(LOGL_INFO, "main", NULL, "listening", f);
+    log_listening(NULL, cfg->listen_addr, srv_http_port(the_http));
+    if (the_store_http != NULL) /* after the API's line, which tools wait for first */
+        log_listening("store", cfg->store_listen_addr, srv_http_port(the_store_http));
 
     int sig = 0;
     sigwait(&set, &sig);
     log_msg(LOGL_INFO, "main", NULL, "signal %d: draining (deadline %lld s)", sig,
             cfg->shutdown_timeout_s);
     int rc = drain(cfg, &set);
+    s3_store_close(app.store);
+    app.store = NULL;
     srv_app_free(&app);
     img_global_shutdown();
     log_msg(LOGL_INFO, "main", NULL, "stopped");

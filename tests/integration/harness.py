@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -28,12 +30,16 @@ class Server:
         full = {k: v for k, v in os.environ.items() if not k.startswith("IMGSVC_") or k in (
             "IMGSVC_BIN", "IMGSVC_SOURCE_DIR", "IMGSVC_BUILD_DIR", "IMGSVC_SHARED_DIR",
             "IMGSVC_CORPUS_DIR")}
-        full.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1"})
+        # The embedded S3 store runs too (no IMGSVC_S3_ENDPOINT): any free port, a private folder.
+        self.data_dir = tempfile.mkdtemp(prefix="imgsvc-data-")
+        full.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1",
+                     "IMGSVC_STORE_PORT": "0", "IMGSVC_DATA_DIR": self.data_dir})
         full.update(env or {})
         self.proc = subprocess.Popen([BIN, *args], env=full, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
         self.port = None
+        self.store_port = None  # the embedded store's port, when it runs
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -49,7 +55,9 @@ class Server:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if rec.get("msg") == "listening" and self.port is None:
+            if rec.get("msg") == "listening" and rec.get("server") == "store":
+                self.store_port = rec["port"]
+            elif rec.get("msg") == "listening" and self.port is None:
                 self.port = rec["port"]
                 self._ready.set()
         self._ready.set()
@@ -88,6 +96,7 @@ class Server:
             self.proc.kill()
             rc = self.proc.wait()
         self._reader.join(5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         return rc
 
     def wait_for_log(self, pred, timeout=10):

@@ -13,7 +13,10 @@ import urllib.parse
 
 from harness import Server, require_bin
 
-CREDS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG"}
+# An external S3 endpoint: the AWS credentials sign (without one, the embedded store's keys do;
+# see test_store.py).
+CREDS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
+         "IMGSVC_S3_ENDPOINT": "https://s3.example.test"}
 API_KEY = "k" * 20 + "-internal"
 HS_SECRET = "s" * 40
 
@@ -209,7 +212,8 @@ class UploadsStartup(unittest.TestCase):
         self.assertEqual(srv.stop(), 0)
 
     def test_without_credentials_presign_is_503(self):
-        srv = Server(env={"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
+        srv = Server(env={"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                          "IMGSVC_S3_ENDPOINT": "https://s3.example.test"})
         status, _, doc = post(srv, {"domain": "feed", "ids": {"feedId": "1"},
                                     "contentType": "image/webp"})
         self.assertEqual((status, doc["error"]["code"]), (503, "storage_not_configured"))
