@@ -136,8 +136,8 @@ static enum err_code check_bucket(const char *b, bool path_style, struct err *e)
 
 static enum err_code check_options(const struct s3_options *o, struct err *e)
 {
-    if (o->max_retries > RETRIES_MAX)
-        return err_set(e, ERR_INVALID, "s3: max_retries must be at most %d", RETRIES_MAX);
+    if (o->max_retries < 0 || o->max_retries > RETRIES_MAX)
+        return err_set(e, ERR_INVALID, "s3: max_retries must be 0..%d", RETRIES_MAX);
     if (o->connect_timeout_ms < 0 || o->timeout_ms < 0 || o->retry_base_ms < 0 ||
         o->retry_max_ms < 0)
         return err_set(e, ERR_INVALID, "s3: timeouts and backoff must not be negative");
@@ -153,10 +153,6 @@ static enum err_code copy_options(struct s3_client *c, const struct s3_options *
         c->opt.connect_timeout_ms = S3_DEFAULT_CONNECT_MS;
     if (c->opt.timeout_ms == 0)
         c->opt.timeout_ms = S3_DEFAULT_TIMEOUT_MS;
-    if (c->opt.max_retries == 0)
-        c->opt.max_retries = S3_DEFAULT_RETRIES;
-    if (c->opt.max_retries < 0)
-        c->opt.max_retries = 0;
     if (c->opt.retry_base_ms == 0)
         c->opt.retry_base_ms = S3_DEFAULT_RETRY_BASE_MS;
     if (c->opt.retry_max_ms == 0)

@@ -55,7 +55,7 @@ typedef time_t (*s3_clock_fn)(void *ctx);
 
 /*
  * Client settings: a plain value struct. Start from s3_options_defaults(); strings are copied by
- * s3_client_new. Zero numeric fields mean "the default" shown.
+ * s3_client_new. Zero numeric fields mean "the default" shown, except max_retries.
  */
 struct s3_options {
     const char *endpoint;    /* "https://host[:port]" or "http://..."; NULL/"" =
@@ -66,7 +66,8 @@ struct s3_options {
                                 false (default): <bucket>.<endpoint-host>/<key> (AWS) */
     long connect_timeout_ms; /* TCP + TLS connect, per attempt; default 5000 */
     long timeout_ms;         /* whole attempt; default 60000 */
-    int max_retries;         /* retries after the first attempt, 0..10; default 3; -1 = none */
+    int max_retries;         /* retries after the first attempt, 0..10 (0 = none; taken as
+                                given, unlike the fields around it); default 3 */
     long retry_base_ms;      /* backoff base; default 100 */
     long retry_max_ms;       /* backoff ceiling per sleep; default 5000 */
     uint64_t max_get_bytes;  /* GET body cap; default 64 MiB */

@@ -127,20 +127,27 @@ start_mon() {
         --add a "127.0.0.1:$RGW_MON_PORT" "$RGW_DIR/monmap" >/dev/null
     ceph-mon -c "$CONF" --mkfs -i a --monmap "$RGW_DIR/monmap" >/dev/null 2>&1 ||
         rgw_die "ceph-mon --mkfs failed"
-    ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/start.log" 2>&1 9>&- || rgw_die "ceph-mon did not start"
+    # Daemons must not inherit fd 9 (the start lock) or they would hold it forever.
+    ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/start.log" 2>&1 9>&- ||
+        rgw_die "ceph-mon did not start"
     wait_for 60 ceph -c "$CONF" --connect-timeout 5 -s || {
         show_logs
         rgw_die "the monitor does not answer"
     }
 }
 
+osd_up() {
+    ceph -c "$CONF" --connect-timeout 5 osd stat | grep -q '1 up'
+}
+
 start_osd() {
     local id
-    id=$(ceph -c "$CONF" osd create 2>>"$RGW_DIR/log/start.log") || rgw_die "ceph osd create failed"
+    id=$(ceph -c "$CONF" osd create 2>>"$RGW_DIR/log/start.log") ||
+        rgw_die "ceph osd create failed"
     mkdir -p "$RGW_DIR/data/osd.$id"
     ceph-osd -c "$CONF" -i "$id" --mkfs >/dev/null 2>&1 || rgw_die "ceph-osd --mkfs failed"
-    ceph-osd -c "$CONF" -i "$id" >>"$RGW_DIR/log/start.log" 2>&1 9>&- || rgw_die "ceph-osd did not start"
-    osd_up() { ceph -c "$CONF" --connect-timeout 5 osd stat | grep -q '1 up'; }
+    ceph-osd -c "$CONF" -i "$id" >>"$RGW_DIR/log/start.log" 2>&1 9>&- ||
+        rgw_die "ceph-osd did not start"
     wait_for 60 osd_up || {
         show_logs
         rgw_die "the OSD did not come up"
@@ -148,7 +155,8 @@ start_osd() {
 }
 
 start_rgw() {
-    radosgw -c "$CONF" -n "$RGW_NAME" >>"$RGW_DIR/log/start.log" 2>&1 9>&- || rgw_die "radosgw did not start"
+    radosgw -c "$CONF" -n "$RGW_NAME" >>"$RGW_DIR/log/start.log" 2>&1 9>&- ||
+        rgw_die "radosgw did not start"
     wait_for 120 rgw_answers || {
         show_logs
         rgw_die "radosgw does not answer on $RGW_ENDPOINT"
@@ -157,9 +165,11 @@ start_rgw() {
         --access-key="$RGW_ACCESS_KEY" --secret-key="$RGW_SECRET_KEY" >/dev/null 2>&1 ||
         rgw_die "radosgw-admin user create failed"
     # The bucket the tests share (tests that need their own create it).
-    local code
+    local code empty_sha
+    empty_sha=$(printf '' | sha256sum | cut -d' ' -f1)
     code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$RGW_REGION:s3" \
-        -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" -u "$RGW_ACCESS_KEY:$RGW_SECRET_KEY" "$RGW_ENDPOINT/$RGW_BUCKET")
+        -u "$RGW_ACCESS_KEY:$RGW_SECRET_KEY" -H "x-amz-content-sha256: $empty_sha" \
+        "$RGW_ENDPOINT/$RGW_BUCKET")
     [ "$code" = 200 ] || [ "$code" = 409 ] || rgw_die "creating bucket $RGW_BUCKET: HTTP $code"
 }
 

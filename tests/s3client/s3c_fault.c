@@ -180,7 +180,7 @@ TEST(retry_after_timeout)
     free(got);
     s3_client_destroy(c);
     /* Without retries the timeout is reported as such. */
-    c = fault_client(&f, -1, 1000);
+    c = fault_client(&f, 0, 1000);
     CHECK_INT(s3_client_get(c, "slow/other", 0, &got, &len, NULL, &r, &e), ERR_TIMEOUT);
     CHECK_INT(r.attempts, 1);
     s3_client_destroy(c);

@@ -332,6 +332,9 @@ TEST(options_refused)
     o.max_retries = 11;
     CHECK(s3_client_new(&o, &e) == NULL);
     CHECK_INT(e.code, ERR_INVALID);
+    o.max_retries = -1;
+    CHECK(s3_client_new(&o, &e) == NULL);
+    CHECK_INT(e.code, ERR_INVALID);
 }
 
 TEST_MAIN()
