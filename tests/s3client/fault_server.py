@@ -14,13 +14,19 @@ first path segment after the bucket, counting requests per path:
   /<bucket>/garbage/...    400 with a body that is not XML
   /<bucket>/checksum/...   AWS S3's x-amz-checksum-sha256 check on PUT: 400 BadDigest when the
                            header differs from the body's SHA-256, 400 InvalidRequest without it
+  /<bucket>/echo/...       200 with the request line and headers as the body
   /__count/<path>          how many requests <path> got (not counted itself)
 
-The answer body for a 200 GET is OK_BODY. It runs until killed.
+The answer body for a 200 GET is OK_BODY. With --tls DIR it serves HTTPS with a fresh
+self-signed certificate for 127.0.0.1 (made with the openssl command in DIR) and prints the
+certificate's path as the second stdout line. It runs until killed.
 """
 import base64
 import hashlib
 import http.server
+import os
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -83,6 +89,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.error(400, "BadDigest", n)
             else:
                 self.send(200, b"", "text/plain")
+        elif mode == "echo":
+            lines = [self.requestline] + [k + ": " + v for k, v in self.headers.items()]
+            self.send(200, ("\n".join(lines) + "\n").encode(), "text/plain")
         elif mode == "garbage":
             self.send(400, b"this is not XML", "text/plain")
         elif mode == "reset" and n == 1:
@@ -103,10 +112,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_HEAD = do_DELETE = handle_any
 
 
+def make_cert(folder):
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    cert = None
+    if len(sys.argv) == 3 and sys.argv[1] == "--tls":
+        cert, key = make_cert(sys.argv[2])
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
+    if cert:
+        print(cert, flush=True)
     server.serve_forever()
 
 
