@@ -8,7 +8,7 @@ first path segment after the bucket, counting requests per path:
   /<bucket>/always503/...  503 every time
   /<bucket>/throttle/...   429 once, then 200
   /<bucket>/forbidden/...  403 AccessDenied (never retried)
-  /<bucket>/slow/...       the first request waits 3 s before answering, the next at once
+  /<bucket>/slow/...       the first request waits 5 s before answering, the next at once
   /<bucket>/reset/...      the first connection is closed without an answer, then 200
   /<bucket>/chunked/...    200 with a chunked body of 10000 bytes (no Content-Length)
   /<bucket>/garbage/...    400 with a body that is not XML
@@ -106,7 +106,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         else:
             if mode == "slow" and n == 1:
-                time.sleep(3)
+                time.sleep(5)
             self.send(200, OK_BODY, "text/plain")
 
     do_GET = do_PUT = do_HEAD = do_DELETE = handle_any
