@@ -18,7 +18,8 @@
 #   -w  wrk: warm-up per server and connection count, not reported (default 3)
 #   -c  connection counts (default "32 128");  -t  wrk threads (default 2)
 #   -r  runs of every measurement; medians are reported (default 3)
-#   -i  in process: duration of one run (default 2; warm-ups 0.5 s for C, 3 s for Node)
+#   -i  in process: duration of one run (default 2; each run is its own process, after a
+#       warm-up of 0.5 s for C and 3 s for Node)
 #   -q  quick smoke mode for the test suite: -d 1 -w 0 -r 1 -i 0.2, no installs or builds;
 #       the numbers mean nothing
 # Environment: IMGSVC_BIN (a prebuilt imgsvc; default build/imgsvc, built when missing or
@@ -38,7 +39,7 @@ while getopts "d:w:c:t:r:i:qh" opt; do
     r) runs=$OPTARG ;;
     i) inproc=$OPTARG ;;
     q) quick=1 duration=1 warmup=0 runs=1 inproc=0.2 ;;
-    *) sed -n '2,27p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,28p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
@@ -79,14 +80,21 @@ unset AWS_SESSION_TOKEN
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- in process ---------------------------------------------------------------------------
-imgsvc_say "in process: presign_bench, $runs runs of ${inproc}s"
-"$PRESIGN_BENCH" -d "$inproc" -r "$runs" $([ "$quick" -eq 1 ] && echo "-w 0") \
-    >"$work/inprocess-imgsvc.json" 2>"$work/inprocess-imgsvc.log" ||
-    { cat "$work/inprocess-imgsvc.log" >&2; imgsvc_die "presign_bench failed"; }
-imgsvc_say "in process: Node SDK, $runs runs of ${inproc}s"
-"$node" "$anchor" inprocess -d "$inproc" -r "$runs" $([ "$quick" -eq 1 ] && echo "-w 0") \
-    >"$work/inprocess-node.json" 2>"$work/inprocess-node.log" ||
-    { cat "$work/inprocess-node.log" >&2; imgsvc_die "presign-node.mjs inprocess failed"; }
+# One run per program invocation, alternating C and Node, so that a busy moment of the
+# machine does not land on one side only; each invocation warms up first (run.sh -q: not).
+nowarm=$([ "$quick" -eq 1 ] && echo "-w 0" || true)
+for r in $(seq 1 "$runs"); do
+    imgsvc_say "in process, run $r/$runs: presign_bench, ${inproc}s"
+    # shellcheck disable=SC2086
+    "$PRESIGN_BENCH" -d "$inproc" -r 1 $nowarm \
+        >"$work/inprocess-imgsvc-$r.json" 2>"$work/inprocess-imgsvc.log" ||
+        { cat "$work/inprocess-imgsvc.log" >&2; imgsvc_die "presign_bench failed"; }
+    imgsvc_say "in process, run $r/$runs: Node SDK, ${inproc}s"
+    # shellcheck disable=SC2086
+    "$node" "$anchor" inprocess -d "$inproc" -r 1 $nowarm \
+        >"$work/inprocess-node-$r.json" 2>"$work/inprocess-node.log" ||
+        { cat "$work/inprocess-node.log" >&2; imgsvc_die "presign-node.mjs inprocess failed"; }
+done
 
 # ---- over HTTP ----------------------------------------------------------------------------
 # start_server NAME CMD...: starts CMD in $work/NAME with its log in $work/NAME.log, waits for

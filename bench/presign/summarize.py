@@ -3,8 +3,8 @@
 
 usage: summarize.py WORKDIR   (with the run's settings in the environment, see run.sh)
 
-WORKDIR holds inprocess-imgsvc.json (presign_bench), inprocess-node.json (presign-node.mjs
-inprocess) and http.jsonl (one wrk result per line: server, connections, run, req_per_s,
+WORKDIR holds inprocess-imgsvc-<run>.json (presign_bench -r 1), inprocess-node-<run>.json
+(presign-node.mjs inprocess -r 1), one per run, and http.jsonl (one wrk result per line: server, connections, run, req_per_s,
 p50_ms, p99_ms, errors...). Medians are taken per metric over the runs; ratios compare
 imgsvc with Node (req/s and presigns/s: imgsvc / Node; latency: Node / imgsvc). The targets
 are issue 3's; each says what was measured and whether it is met. Nothing here asserts.
@@ -42,23 +42,28 @@ def ratio(a, b):
     return round(a / b, 2) if b else None
 
 
-def inprocess(c, n):
-    def mode(m):
-        return {k: m[k] for k in ("median_per_s", "ns_per_presign", "per_s", "median_per_cpu_s",
-                                  "per_cpu_s")}
+def merge_runs(docs, mode):
+    """One mode's per-run rates over all invocations, and their medians."""
+    wall = [v for d in docs for v in d[mode]["per_s"]]
+    cpu = [v for d in docs for v in d[mode]["per_cpu_s"]]
+    med = statistics.median(wall)
+    return {"median_per_s": round(med), "ns_per_presign": round(1e9 / med), "per_s": wall,
+            "median_per_cpu_s": round(statistics.median(cpu)), "per_cpu_s": cpu}
 
-    sdk = n["sdk"]
+
+def inprocess(cs, ns):
+    ours, uncached, sdk = merge_runs(cs, "cached"), merge_runs(cs, "uncached"), merge_runs(ns, "sdk")
     return {
-        "params": c["params"],
+        "params": cs[0]["params"],
         "threads": 1,
-        "imgsvc_cached": mode(c["cached"]),
-        "imgsvc_uncached": mode(c["uncached"]),
-        "node_sdk": mode(sdk),
-        "ratio_cached": ratio(c["cached"]["median_per_s"], sdk["median_per_s"]),
-        "ratio_uncached": ratio(c["uncached"]["median_per_s"], sdk["median_per_s"]),
-        "ratio_cached_cpu_time": ratio(c["cached"]["median_per_cpu_s"], sdk["median_per_cpu_s"]),
-        "implementations": {"imgsvc": c["implementation"], "node": n["implementation"]},
-        "sample_urls": {"imgsvc": c["sample_url"], "node": n["sample_url"]},
+        "imgsvc_cached": ours,
+        "imgsvc_uncached": uncached,
+        "node_sdk": sdk,
+        "ratio_cached": ratio(ours["median_per_s"], sdk["median_per_s"]),
+        "ratio_uncached": ratio(uncached["median_per_s"], sdk["median_per_s"]),
+        "ratio_cached_cpu_time": ratio(ours["median_per_cpu_s"], sdk["median_per_cpu_s"]),
+        "implementations": {"imgsvc": cs[0]["implementation"], "node": ns[0]["implementation"]},
+        "sample_urls": {"imgsvc": cs[0]["sample_url"], "node": ns[0]["sample_url"]},
     }
 
 
@@ -105,11 +110,12 @@ def targets(inproc, results):
 def main():
     work = sys.argv[1]
     env = os.environ.get
-    c = load(os.path.join(work, "inprocess-imgsvc.json"))
-    n = load(os.path.join(work, "inprocess-node.json"))
+    runs = int(env("RUNS", "1"))
+    cs = [load(os.path.join(work, f"inprocess-imgsvc-{r}.json")) for r in range(1, runs + 1)]
+    ns = [load(os.path.join(work, f"inprocess-node-{r}.json")) for r in range(1, runs + 1)]
     with open(os.path.join(work, "http.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    inproc = inprocess(c, n)
+    inproc = inprocess(cs, ns)
     results = http(rows)
     doc = {
         "benchmark": "presign",
@@ -123,7 +129,7 @@ def main():
         },
         "imgsvc": {"version": env("IMGSVC_VERSION", ""), "build_type": env("BUILD_TYPE", ""),
                    "sanitize": env("SANITIZE") == "true"},
-        "node": {"version": env("NODE_VERSION", ""), "sdk": n["implementation"]},
+        "node": {"version": env("NODE_VERSION", ""), "sdk": ns[0]["implementation"]},
         "settings": {"quick": env("QUICK") == "1", "runs": int(env("RUNS", "0")),
                      "inprocess_duration_s": float(env("INPROC_S", "0")),
                      "wrk": {"threads": int(env("WRK_THREADS", "0")),
