@@ -19,7 +19,7 @@ static inline void base_options(struct s3_options *o)
 {
     s3_options_defaults(o);
     o->endpoint = env_or("IMGSVC_S3_ENDPOINT", "http://127.0.0.1:7480");
-    o->region = env_or("IMGSVC_S3_REGION", "us-east-1");
+    o->region = env_or("AWS_REGION", "us-east-1");
     o->bucket = env_or("IMGSVC_S3_BUCKET", "imgsvc-test");
     o->path_style = true;
     o->creds.access_key = env_or("IMGSVC_RGW_ACCESS_KEY", "IMGSVCTESTACCESSKEY0");

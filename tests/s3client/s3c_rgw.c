@@ -4,7 +4,7 @@
  * resets, slow and chunked answers) are in s3c_fault.c.
  *
  * Settings come from the environment the suite sets (tests/rgw/suite.cmake): IMGSVC_S3_ENDPOINT,
- * IMGSVC_S3_REGION, IMGSVC_S3_BUCKET, IMGSVC_RGW_ACCESS_KEY, IMGSVC_RGW_SECRET_KEY. Keys are
+ * AWS_REGION, IMGSVC_S3_BUCKET, IMGSVC_RGW_ACCESS_KEY, IMGSVC_RGW_SECRET_KEY. Keys are
  * made unique per run, since RGW outlives a test run.
  */
 #include <pthread.h>
