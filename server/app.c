@@ -11,9 +11,9 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 
-#define PRESETS_FILE_MAX         (1024 * 1024)
-#define STORE_DEV_ACCESS_KEY     "imgsvc-dev"
-#define STORE_DEV_SECRET_KEY     "imgsvc-dev-secret"
+#define PRESETS_FILE_MAX     (1024 * 1024)
+#define STORE_DEV_ACCESS_KEY "imgsvc-dev"
+#define STORE_DEV_SECRET_KEY "imgsvc-dev-secret"
 
 static bool is_loopback(const char *addr)
 {
@@ -140,9 +140,9 @@ static enum err_code init_uploads(struct srv_app *app, const struct srv_config *
     struct h_uploads_ctx *u = &app->uploads;
     u->auth = app->auth;
     u->presets = &app->presets;
-    u->creds.access_key = cfg->aws_access_key_id;
-    u->creds.secret_key = cfg->aws_secret_access_key;
-    u->creds.session_token = cfg->aws_session_token[0] ? cfg->aws_session_token : NULL;
+    u->creds.access_key = app->s3_creds.access_key;
+    u->creds.secret_key = app->s3_creds.secret_key;
+    u->creds.session_token = app->s3_creds.session_token;
     if (app->store_enabled) { /* presigned URLs for the embedded store: its own keys */
         u->creds.access_key = app->store_access_key;
         u->creds.secret_key = app->store_secret_key;
@@ -195,6 +195,7 @@ enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, st
     if ((rc = init_auth(app, cfg, e)) != ERR_OK || (rc = init_presets(app, cfg, e)) != ERR_OK ||
         (rc = init_endpoint(app, cfg, e)) != ERR_OK ||
         (rc = init_store_creds(app, cfg, e)) != ERR_OK ||
+        (rc = srv_app_init_s3(app, cfg, e)) != ERR_OK ||
         (rc = init_uploads(app, cfg, e)) != ERR_OK || (rc = init_resize(app, cfg, e)) != ERR_OK)
         return rc;
     return ERR_OK;
@@ -208,6 +209,7 @@ void srv_app_free(struct srv_app *app)
     app->resize.limiter = NULL;
     sigv4_key_cache_destroy(app->key_cache);
     app->key_cache = NULL;
+    srv_app_free_s3(app);
 }
 
 void srv_app_store_started(struct srv_app *app, unsigned port)

@@ -87,9 +87,9 @@ int srv_cmd_presign(const struct srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "imgsvc presign: %s\n", e.msg);
         goto cleanup;
     }
-    if (cfg->aws_access_key_id[0] == '\0' || cfg->aws_secret_access_key[0] == '\0') {
-        fprintf(stderr, "imgsvc presign: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are "
-                        "required\n");
+    if (app.uploads.creds.access_key == NULL || app.uploads.creds.access_key[0] == '\0') {
+        fprintf(stderr, "imgsvc presign: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY, or a profile in the shared credentials file\n");
         goto cleanup;
     }
     struct sigv4_pair hdr = {"Content-Type", a.content_type};

@@ -45,6 +45,12 @@ struct srv_config {
     char *s3_endpoint;
     char *s3_bucket;
     char *s3_addressing;
+    long long s3_connect_timeout_ms;
+    long long s3_timeout_ms;
+    long long s3_max_retries;
+    long long s3_retry_base_ms;
+    long long s3_retry_max_ms;
+    char *s3_ca_file;
     char *public_endpoint;
     long long presign_expires_s;
     long long max_upload_bytes;

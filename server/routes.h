@@ -12,6 +12,8 @@
 #include "handlers/store.h"
 #include "handlers/uploads.h"
 #include "imaging/img_preset.h"
+#include "s3/client.h"
+#include "s3/credentials.h"
 #include "s3/sigv4.h"
 #include "server/config.h"
 #include "server/router.h"
@@ -27,6 +29,10 @@ struct srv_app {
     struct sigv4_key_cache *key_cache;
     char public_scheme[8];
     char public_host[256];
+    /* a real S3 (IMGSVC_S3_ENDPOINT set): resolved credentials and clients */
+    struct s3_credentials s3_creds; /* empty when none were found */
+    struct s3_client *s3;           /* NULL with the embedded store */
+    struct s3_client *s3_probe;     /* short timeouts, no retries: for /readyz */
     struct h_uploads_ctx uploads;
     struct h_resize_ctx resize;
     /* the embedded S3 store: runs when IMGSVC_S3_ENDPOINT is empty (store_enabled) */
@@ -44,6 +50,17 @@ struct srv_app {
  */
 enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, struct err *e);
 void srv_app_free(struct srv_app *app);
+
+/*
+ * With IMGSVC_S3_ENDPOINT set: resolves the credentials (AWS_* variables, else the shared
+ * credentials file and profile) and opens the S3 clients. Without credentials the service
+ * still starts: presigning answers 503 and /readyz says why. (server/app_s3.c)
+ */
+enum err_code srv_app_init_s3(struct srv_app *app, const struct srv_config *cfg, struct err *e);
+void srv_app_free_s3(struct srv_app *app);
+
+/* The /readyz check of a real S3: a one-key listing of the bucket. */
+bool srv_app_s3_ready(void *arg, char *detail, size_t cap);
 
 /* Fills `out` with the API routes; returns how many. */
 size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES]);

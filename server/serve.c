@@ -241,6 +241,8 @@ int srv_serve(const struct srv_config *cfg)
     app.health.version = IMGSVC_VERSION;
     app.health.render_metrics = render_metrics;
     h_health_add_check(&app.health, "shutdown", check_not_draining, NULL);
+    if (!app.store_enabled)
+        h_health_add_check(&app.health, "s3", srv_app_s3_ready, &app);
     if (start_store(cfg, &app, store_routes, &e) != ERR_OK) {
         log_msg(LOGL_ERROR, "main", NULL, "embedded S3 store: %s", e.msg);
         srv_http_destroy(the_store_http);

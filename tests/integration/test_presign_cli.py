@@ -58,9 +58,25 @@ class PresignCli(unittest.TestCase):
     def test_missing_credentials(self):
         rc, out, err = run_cli("presign", "--method", "GET", "--key", "k",
                                env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                                    "IMGSVC_S3_ENDPOINT": "https://s3.amazonaws.com",
                                     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"})
         self.assertEqual(rc, 1)
-        self.assertIn("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required", err)
+        self.assertIn("no S3 credentials", err)
+
+    def test_credentials_from_the_shared_file_and_profile(self):
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".ini") as f:
+            f.write("[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = x\n"
+                    "[photos]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+            f.flush()
+            env = dict(AWS_DOC, AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
+                       AWS_SHARED_CREDENTIALS_FILE=f.name, AWS_PROFILE="photos")
+            rc, out, err = run_cli("presign", "--method", "GET", "--key", "test.txt", "--at",
+                                   "20130524T000000Z", "--expires", "86400", env=env)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.strip().endswith(
+            "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,14 @@ class UploadsStartup(unittest.TestCase):
         self.assertEqual((status, doc["error"]["code"]), (503, "storage_not_configured"))
         self.assertEqual(srv.stop(), 0)
 
+    def test_readyz_reports_an_unreachable_s3(self):
+        srv = Server(env=dict(CREDS, IMGSVC_S3_ENDPOINT="http://127.0.0.1:9"))
+        status, _, doc = srv.json("GET", "/readyz")
+        self.assertEqual((status, doc["status"]), (503, "not_ready"))
+        self.assertIn("not reachable", doc["checks"]["s3"])
+        self.assertEqual(doc["checks"]["shutdown"], "ok")
+        self.assertEqual(srv.stop(), 0)
+
     def test_bad_expiry_setting_is_refused(self):
         srv = Server(env={"IMGSVC_PRESIGN_EXPIRES_S": "604801"}, wait=False)
         self.assertEqual(srv.proc.wait(20), 2)

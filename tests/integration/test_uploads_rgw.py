@@ -114,6 +114,10 @@ class UploadsRgw(unittest.TestCase):
         status, _ = self.get(doc["key"])
         self.assertEqual(status, 404, "a refused PUT must store nothing")
 
+    def test_readyz_checks_the_bucket(self):
+        status, _, doc = self.srv.json("GET", "/readyz")
+        self.assertEqual((status, doc["checks"]["s3"]), (200, "ok"))
+
     def test_expired_url_is_refused(self):
         rc, out, err = run_cli("presign", "--method", "PUT", "--key", "delete/feed/x/old.jpeg",
                                "--content-type", "image/jpeg", "--at", "20200101T000000Z",
