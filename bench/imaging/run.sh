@@ -37,7 +37,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bin=$work/bench_imaging
 if [ -n "${IMGSVC_BUILD_DIR:-}" ] && cmake --build "$IMGSVC_BUILD_DIR" --target bench_imaging >&2; then
-    bin=$(find "$IMGSVC_BUILD_DIR" -name bench_imaging -type f -perm -u+x | head -1)
+    # shellcheck disable=SC2012
+    bin=$(ls -t $(find "$IMGSVC_BUILD_DIR" -name bench_imaging -type f -perm -u+x) | head -1)
 else
     say "compiling bench_imaging.c (-O2)"
     # shellcheck disable=SC2046
