@@ -28,6 +28,11 @@ RGW_SECRET_KEY=imgsvc-test-secret-key-0123456789abcdefgh
 RGW_REGION=us-east-1
 RGW_BUCKET=imgsvc-test
 RGW_ENDPOINT=http://127.0.0.1:$RGW_PORT
+# A second gateway on the same cluster with STS (AssumeRole) turned on: with STS on, RGW answers
+# AccessDenied where S3 says SignatureDoesNotMatch, so the main gateway keeps it off.
+RGW_STS_PORT=$((RGW_PORT + 1))
+RGW_STS_NAME=client.rgw.imgsvc-sts
+RGW_STS_ENDPOINT=http://127.0.0.1:$RGW_STS_PORT
 CONF=$RGW_DIR/ceph.conf
 
 rgw_say() { printf '[rgw.sh] %s\n' "$*" >&2; }
@@ -63,7 +68,8 @@ pid_alive() {
 }
 
 rgw_running() {
-    pid_alive "$RGW_DIR/run/radosgw.pid" && rgw_answers
+    pid_alive "$RGW_DIR/run/radosgw.pid" && rgw_answers &&
+        pid_alive "$RGW_DIR/run/radosgw-sts.pid"
 }
 
 # Waits up to $1 seconds for the command "$2..." to succeed.
@@ -109,6 +115,13 @@ mon warn on pool no redundancy = false
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw dns name = localhost
 pid file = $RGW_DIR/run/radosgw.pid
+
+[$RGW_STS_NAME]
+rgw frontends = beast endpoint=127.0.0.1:$RGW_STS_PORT
+rgw dns name = localhost
+rgw s3 auth use sts = true
+rgw sts key = 0123456789abcdef
+pid file = $RGW_DIR/run/radosgw-sts.pid
 CONF
 }
 
@@ -161,9 +174,24 @@ start_rgw() {
         show_logs
         rgw_die "radosgw does not answer on $RGW_ENDPOINT"
     }
+    radosgw -c "$CONF" -n "$RGW_STS_NAME" >>"$RGW_DIR/log/start.log" 2>&1 9>&- ||
+        rgw_die "the STS radosgw did not start"
+    wait_for 120 curl -s -o /dev/null --max-time 2 "$RGW_STS_ENDPOINT/" || {
+        show_logs
+        rgw_die "the STS radosgw does not answer on $RGW_STS_ENDPOINT"
+    }
     radosgw-admin -c "$CONF" user create --uid=imgsvc-test --display-name=imgsvc-test \
         --access-key="$RGW_ACCESS_KEY" --secret-key="$RGW_SECRET_KEY" >/dev/null 2>&1 ||
         rgw_die "radosgw-admin user create failed"
+    # A role the test user may assume (STS AssumeRole -> credentials with a session token).
+    radosgw-admin -c "$CONF" caps add --uid=imgsvc-test --caps="roles=*" >/dev/null 2>&1 ||
+        rgw_die "radosgw-admin caps add failed"
+    radosgw-admin -c "$CONF" role create --role-name=imgsvc-test-role --path=/ \
+        --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/imgsvc-test"]},"Action":["sts:AssumeRole"]}]}' \
+        >/dev/null 2>&1 || rgw_die "radosgw-admin role create failed"
+    radosgw-admin -c "$CONF" role-policy put --role-name=imgsvc-test-role --policy-name=s3 \
+        --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"arn:aws:s3:::*"}]}' \
+        >/dev/null 2>&1 || rgw_die "radosgw-admin role-policy put failed"
     # The bucket the tests share (tests that need their own create it).
     local code empty_sha
     empty_sha=$(printf '' | sha256sum | cut -d' ' -f1)
@@ -231,6 +259,7 @@ export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
 export IMGSVC_RGW_ACCESS_KEY=$RGW_ACCESS_KEY
 export IMGSVC_RGW_SECRET_KEY=$RGW_SECRET_KEY
+export IMGSVC_RGW_STS_ENDPOINT=$RGW_STS_ENDPOINT
 ENV
 }
 

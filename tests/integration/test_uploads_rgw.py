@@ -118,6 +118,41 @@ class UploadsRgw(unittest.TestCase):
         status, _, doc = self.srv.json("GET", "/readyz")
         self.assertEqual((status, doc["checks"]["s3"]), (200, "ok"))
 
+    def test_session_token_credentials_work_and_bound_the_expiry(self):
+        import boto3  # Debian python3-boto3
+        # scripts/rgw.sh runs a second gateway with STS on (port + 1) on the same cluster
+        sts_endpoint = "http://127.0.0.1:7481"
+        sts = boto3.client("sts", endpoint_url=sts_endpoint, region_name="us-east-1",
+                           aws_access_key_id=RGW["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=RGW["AWS_SECRET_ACCESS_KEY"])
+        c = sts.assume_role(RoleArn="arn:aws:iam:::role/imgsvc-test-role",
+                            RoleSessionName="imgsvc-test", DurationSeconds=900)["Credentials"]
+        env = dict(RGW, IMGSVC_S3_ENDPOINT=sts_endpoint, AWS_ACCESS_KEY_ID=c["AccessKeyId"], AWS_SECRET_ACCESS_KEY=c["SecretAccessKey"],
+                   AWS_SESSION_TOKEN=c["SessionToken"],
+                   AWS_CREDENTIAL_EXPIRATION=c["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ"))
+        srv = Server(env=env)
+        try:
+            status, _, doc = srv.json("POST", "/v1/uploads", body=json.dumps(
+                {"domain": "profile", "ids": {"userId": "sts"}, "contentType": "image/jpeg"}),
+                headers={"Content-Type": "application/json"})
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertEqual(status, 201, doc)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(doc["url"]).query))
+        self.assertEqual(q["X-Amz-Security-Token"], c["SessionToken"])
+        self.assertLessEqual(int(q["X-Amz-Expires"]), 900)
+        self.assertNotIn(c["SessionToken"], "".join(srv.lines))
+        self.assertTrue(doc["url"].startswith(sts_endpoint + "/imgsvc-test/"))
+        status, body = curl("PUT", doc["url"], doc["headers"], self.photo)
+        self.assertEqual(status, 200, body)
+        status, got = self.get(doc["key"])  # through the main gateway, long-term keys
+        with open(self.photo, "rb") as f:
+            self.assertEqual((status, got), (200, f.read()))
+        # the same URL without its token is refused
+        no_token = re.sub(r"&X-Amz-Security-Token=[^&]*", "", doc["url"])
+        status, body = curl("PUT", no_token, doc["headers"], self.photo)
+        self.assertEqual(status, 403)
+
     def test_expired_url_is_refused(self):
         rc, out, err = run_cli("presign", "--method", "PUT", "--key", "delete/feed/x/old.jpeg",
                                "--content-type", "image/jpeg", "--at", "20200101T000000Z",
