@@ -132,6 +132,14 @@ start_server() {
 start_server imgsvc "$IMGSVC_BIN" serve
 start_server node "$node" "$anchor" serve
 
+# Dies with the server's last log lines and exit status when SERVER is no longer running.
+check_alive() {
+    local pid_var=${1}_pid rc=0
+    kill -0 "${!pid_var}" 2>/dev/null && return 0
+    wait "${!pid_var}" || rc=$?
+    tail -n 20 "$work/$1.log" >&2
+    imgsvc_die "$1 (pid ${!pid_var}) stopped during the benchmark, exit status $rc"
+}
 wrk_run() { # wrk_run SERVER CONNECTIONS SECONDS -> the IMGSVC_BENCH line's JSON
     local port_var=${1}_port
     wrk -t "$threads" -c "$2" -d "${3}s" -s "$IMGSVC_ROOT/bench/presign/post.lua" \
@@ -142,6 +150,7 @@ if [ "$warmup" != 0 ]; then
         for s in imgsvc node; do
             imgsvc_say "warm-up: $s, $c connections, ${warmup}s"
             wrk_run "$s" "$c" "$warmup" >/dev/null
+            check_alive "$s"
         done
     done
 fi
@@ -151,6 +160,7 @@ for r in $(seq 1 "$runs"); do
         for s in imgsvc node; do
             imgsvc_say "run $r/$runs: $s, $c connections, ${duration}s"
             line=$(wrk_run "$s" "$c" "$duration")
+            check_alive "$s"
             [ -n "$line" ] || imgsvc_die "wrk printed no result for $s at $c connections"
             echo "{\"server\":\"$s\",\"connections\":$c,\"run\":$r,${line#\{}" >>"$work/http.jsonl"
         done
