@@ -168,7 +168,8 @@ for r in $(seq 1 "$runs"); do
 done
 
 # ---- report -------------------------------------------------------------------------------
-dirty=$(git -C "$IMGSVC_ROOT" status --porcelain -- imaging common bench/imaging 2>/dev/null |
+dirty=$(git -C "$IMGSVC_ROOT" status --porcelain -- imaging common bench/imaging/imaging_bench.c \
+    bench/anchors/imaging-sharp.mjs 2>/dev/null |
     grep -c . || true)
 LOAD_BEFORE=$load_before QUICK=$quick RUNS=$runs PASSES=$passes WARMUP=$warmup \
     VIPS_THREADS=$threads BUILD_TYPE=$build_type SANITIZE=$sanitize \

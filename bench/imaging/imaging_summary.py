@@ -160,8 +160,9 @@ def main():
         },
         "versions": {
             "imgsvc": {"git": env("GIT_REV", ""),
-                       "uncommitted_files_in_imaging_common_bench": int(env("GIT_DIRTY_FILES",
-                                                                            "0")),
+                       # files of what is measured (imaging/, common/, the two bench programs)
+                       # that differ from the commit: 0 means the numbers are the commit's
+                       "uncommitted_files": int(env("GIT_DIRTY_FILES", "0")),
                        "build_type": env("BUILD_TYPE", ""), "sanitize": env("SANITIZE") == "true",
                        "cc": env("CC_VERSION", ""), "libvips": ours["vips"],
                        "libjpeg_turbo": env("LIBJPEG", "")},
