@@ -62,9 +62,12 @@ static bool check_payload(const struct h_request *req, struct h_response *resp,
 {
     const char *claimed = h_header(req, "x-amz-content-sha256");
     if (claimed != NULL && strncmp(claimed, "STREAMING-", 10) == 0) {
+        bool known = strcmp(claimed, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0 ||
+                     strcmp(claimed, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") == 0;
+        if (known && strcmp(req->method, "PUT") == 0)
+            return true; /* decoded and checked by the PUT handler */
         h_s3_error(resp, req, S3E_NOT_IMPLEMENTED,
-                   "aws-chunked (STREAMING-*) payloads are not supported by this store; send "
-                   "the body with a Content-Length");
+                   "this aws-chunked (STREAMING-*) mode is not supported by this store");
         return false;
     }
     if (sr->auth.payload_hash[0] == '\0')

@@ -4,7 +4,8 @@
  *   GET    /                      ListBuckets (the configured bucket)
  *   HEAD   /{bucket}              HeadBucket
  *   GET    /{bucket}?list-type=2  ListObjectsV2 (ListObjects v1 without list-type)
- *   PUT    /{bucket}/{key+}       PutObject (raw body; Content-MD5 and x-amz-checksum-* checked)
+ *   PUT    /{bucket}/{key+}       PutObject (raw or aws-chunked body; Content-MD5 and
+ *                                 x-amz-checksum-* checked)
  *   GET    /{bucket}/{key+}       GetObject (Range: bytes=a-b, a-, -n)
  *   HEAD   /{bucket}/{key+}       HeadObject
  *   DELETE /{bucket}/{key+}       DeleteObject (204, idempotent)

@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "handlers/store.h"
+#include "s3/checksum.h"
 
 #define H_STORE_XML_NS   "http://s3.amazonaws.com/doc/2006-03-01/"
 #define H_STORE_XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -22,6 +23,7 @@ enum h_s3_err {
     S3E_CONTENT_SHA256_MISMATCH,
     S3E_ENTITY_TOO_LARGE,
     S3E_HEADERS_TOO_LARGE,
+    S3E_INCOMPLETE_BODY,
     S3E_INTERNAL,
     S3E_INVALID_ARGUMENT,
     S3E_INVALID_DIGEST,
@@ -71,6 +73,23 @@ bool h_store_begin(const struct h_request *req, struct h_response *resp, struct 
 /* Adds the CORS response headers when the request's Origin is allowed. */
 void h_store_cors_headers(const struct h_store_ctx *ctx, const struct h_request *req,
                           struct h_response *resp);
+
+/* A decoded aws-chunked body. */
+struct h_store_chunked {
+    char *data; /* malloc'ed; caller frees */
+    size_t len;
+    char trailer_name[64]; /* "x-amz-checksum-crc32" when the body had that trailer, else "" */
+    char trailer_value[S3_CK_B64_MAX];
+};
+
+/* True when x-amz-content-sha256 announces an aws-chunked body (STREAMING-*). */
+bool h_store_is_chunked(const struct h_request *req);
+
+/* Decodes the request's aws-chunked body (unsigned with trailer, or signed chunks verified
+ * against the seed signature). On false the error response is set (IncompleteBody,
+ * SignatureDoesNotMatch, NotImplemented for other STREAMING-* modes). */
+bool h_store_dechunk(const struct h_request *req, struct h_response *resp,
+                     const struct h_store_ctx *ctx, struct h_store_chunked *out);
 
 /* Appends `s` URL-encoded for encoding-type=url listings (form style, '/' kept). */
 enum err_code h_store_url_encode(struct buf *b, const char *s) BUF_WARN_UNUSED;

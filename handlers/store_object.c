@@ -47,7 +47,7 @@ static bool keep_header(void *arg, const char *name, const char *value)
     bool keep = strncasecmp(name, "x-amz-meta-", 11) == 0;
     for (size_t i = 0; !keep && i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++)
         keep = strcasecmp(name, kept_headers[i]) == 0;
-    if (!keep || value == NULL)
+    if (!keep || value == NULL || strcasecmp(value, "aws-chunked") == 0)
         return true;
     if (k->n == S3_STORE_HEADERS_MAX || strlen(name) >= sizeof(k->names[0])) {
         k->overflow = true;
@@ -63,7 +63,8 @@ static bool keep_header(void *arg, const char *name, const char *value)
 }
 
 /* Content-MD5: InvalidDigest when malformed, BadDigest when it does not match. */
-static bool check_md5(const struct h_request *req, struct h_response *resp)
+static bool check_md5(const struct h_request *req, struct h_response *resp, const char *data,
+                      size_t len)
 {
     const char *md5 = h_header(req, "Content-MD5");
     char got[S3_CK_B64_MAX];
@@ -73,7 +74,7 @@ static bool check_md5(const struct h_request *req, struct h_response *resp)
         h_s3_error(resp, req, S3E_INVALID_DIGEST, NULL);
         return false;
     }
-    s3_checksum_b64(S3_CK_MD5, req->body ? req->body : "", req->body_len, got);
+    s3_checksum_b64(S3_CK_MD5, data, len, got);
     if (strcmp(got, md5) != 0) {
         h_s3_error(resp, req, S3E_BAD_DIGEST, NULL);
         return false;
@@ -81,14 +82,26 @@ static bool check_md5(const struct h_request *req, struct h_response *resp)
     return true;
 }
 
+/* The value of checksum header `a`: from the headers or an aws-chunked trailer. */
+static const char *checksum_value(const struct h_request *req, const struct h_store_chunked *ch,
+                                  enum s3_checksum_algo a)
+{
+    const char *v = h_header(req, s3_checksum_header(a));
+    if (v == NULL && ch->trailer_name[0] != '\0' &&
+        strcasecmp(ch->trailer_name, s3_checksum_header(a)) == 0)
+        v = ch->trailer_value;
+    return v;
+}
+
 /* x-amz-checksum-*: at most one, well-formed, matching. Fills *algo and `val`. */
 static bool check_checksum(const struct h_request *req, struct h_response *resp,
+                           const struct h_store_chunked *ch, const char *data, size_t len,
                            enum s3_checksum_algo *algo, char val[S3_CK_B64_MAX])
 {
     char msg[160], got[S3_CK_B64_MAX];
     *algo = S3_CK_NONE;
     for (int a = S3_CK_CRC32; a < S3_CK_MD5; a++) {
-        const char *v = h_header(req, s3_checksum_header((enum s3_checksum_algo)a));
+        const char *v = checksum_value(req, ch, (enum s3_checksum_algo)a);
         if (v == NULL)
             continue;
         if (*algo != S3_CK_NONE) {
@@ -104,7 +117,7 @@ static bool check_checksum(const struct h_request *req, struct h_response *resp,
             h_s3_error(resp, req, S3E_INVALID_REQUEST, msg);
             return false;
         }
-        snprintf(val, S3_CK_B64_MAX, "%s", v);
+        memcpy(val, v, strlen(v) + 1); /* valid base64 of at most 32 bytes: fits */
     }
     const char *sdk = h_header(req, "x-amz-sdk-checksum-algorithm");
     if (sdk != NULL && *algo == S3_CK_NONE) {
@@ -115,7 +128,7 @@ static bool check_checksum(const struct h_request *req, struct h_response *resp,
     }
     if (*algo == S3_CK_NONE)
         return true;
-    s3_checksum_b64(*algo, req->body ? req->body : "", req->body_len, got);
+    s3_checksum_b64(*algo, data, len, got);
     if (strcmp(got, val) != 0) {
         snprintf(msg, sizeof(msg), "The %s you specified did not match the calculated checksum.",
                  s3_checksum_name(*algo));
@@ -164,36 +177,49 @@ static void store_failed(const struct h_request *req, struct h_response *resp, e
     h_s3_error(resp, req, S3E_INTERNAL, NULL);
 }
 
+/* The body to store: as sent, or decoded from aws-chunked. False: the answer is set. */
+static bool put_body(const struct h_request *req, struct h_response *resp,
+                     const struct h_store_req *sr, struct h_store_chunked *ch)
+{
+    memset(ch, 0, sizeof(*ch));
+    if (h_header(req, "x-amz-copy-source") != NULL) {
+        h_s3_error(resp, req, S3E_NOT_IMPLEMENTED, "CopyObject is not supported by this store");
+        return false;
+    }
+    if (h_store_is_chunked(req))
+        return h_store_dechunk(req, resp, sr->ctx, ch);
+    if (h_header(req, "Content-Length") == NULL) {
+        h_s3_error(resp, req, S3E_MISSING_CONTENT_LENGTH, NULL);
+        return false;
+    }
+    return true;
+}
+
 void h_store_object_put(const struct h_request *req, struct h_response *resp)
 {
     struct h_store_req sr;
+    struct h_store_chunked ch;
     struct kept k;
     enum s3_checksum_algo algo = S3_CK_NONE;
     char ck[S3_CK_B64_MAX] = "", etag[40];
     struct s3_store_info info = {0};
     struct err e = {0};
-    if (!h_store_begin(req, resp, &sr))
+    if (!h_store_begin(req, resp, &sr) || !put_body(req, resp, &sr, &ch))
         return;
-    if (h_header(req, "x-amz-copy-source") != NULL) {
-        h_s3_error(resp, req, S3E_NOT_IMPLEMENTED, "CopyObject is not supported by this store");
-        return;
-    }
-    if (h_header(req, "Content-Length") == NULL) {
-        h_s3_error(resp, req, S3E_MISSING_CONTENT_LENGTH, NULL);
-        return;
-    }
-    if (!check_md5(req, resp) || !check_checksum(req, resp, &algo, ck))
-        return;
+    const char *data = ch.data ? ch.data : req->body ? req->body : "";
+    size_t len = ch.data ? ch.len : req->body_len;
     memset(&k, 0, sizeof(k));
+    if (!check_md5(req, resp, data, len) || !check_checksum(req, resp, &ch, data, len, &algo, ck))
+        goto cleanup;
     req->each(req->conn, H_KV_HEADER, keep_header, &k);
     if (k.overflow) {
         h_s3_error(resp, req, S3E_METADATA_TOO_LARGE, NULL);
-        return;
+        goto cleanup;
     }
     struct s3_store_put p = {sr.bucket,
                              sr.key,
-                             req->body ? req->body : "",
-                             req->body_len,
+                             data,
+                             len,
                              h_header(req, "Content-Type"),
                              k.v,
                              k.n,
@@ -202,7 +228,7 @@ void h_store_object_put(const struct h_request *req, struct h_response *resp)
     enum err_code rc = s3_store_put(sr.ctx->store, &p, &info, &e);
     if (rc != ERR_OK) {
         store_failed(req, resp, rc, &e);
-        return;
+        goto cleanup;
     }
     snprintf(etag, sizeof(etag), "\"%s\"", info.etag);
     (void)h_resp_header(resp, "ETag", etag);
@@ -211,6 +237,8 @@ void h_store_object_put(const struct h_request *req, struct h_response *resp)
     emit_event(req, &sr, &info);
     s3_store_info_free(&info);
     h_resp_take(resp, 200, NULL, NULL, 0);
+cleanup:
+    free(ch.data);
 }
 
 enum range_kind { RANGE_NONE, RANGE_OK, RANGE_UNSATISFIABLE };

@@ -37,6 +37,9 @@ static const struct {
                               "Your proposed upload exceeds the maximum allowed size"},
     [S3E_HEADERS_TOO_LARGE] = {400, "RequestHeaderSectionTooLarge",
                                "Your request header section exceeds the maximum allowed size."},
+    [S3E_INCOMPLETE_BODY] = {400, "IncompleteBody",
+                             "You did not provide the number of bytes specified by the "
+                             "Content-Length HTTP header."},
     [S3E_INTERNAL] = {500, "InternalError", "We encountered an internal error. Please try again."},
     [S3E_INVALID_ARGUMENT] = {400, "InvalidArgument", "Invalid Argument"},
     [S3E_INVALID_DIGEST] = {400, "InvalidDigest", "The Content-MD5 you specified is not valid."},

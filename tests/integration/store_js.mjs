@@ -1,6 +1,7 @@
 // The AWS SDK for JavaScript v3 against the embedded store (run by test_store.py).
 // Env: STORE_ENDPOINT, STORE_AK, STORE_SK, STORE_BUCKET. Prints one JSON line with what it saw.
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import {
   S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command,
   DeleteObjectCommand,
@@ -39,6 +40,15 @@ const page2 = await s3.send(new ListObjectsV2Command({
 }));
 out.pages = [page1.Contents.map((c) => c.Key), page1.IsTruncated,
   page2.Contents.map((c) => c.Key), page2.IsTruncated];
+// A stream body: the SDK sends it aws-chunked with a CRC32 trailer.
+const streamed = Buffer.alloc(150 * 1024, 0x5a);
+await s3.send(new PutObjectCommand({
+  Bucket, Key: "js/stream/s.bin", Body: Readable.from([streamed.subarray(0, 70000),
+    streamed.subarray(70000)]), ContentLength: streamed.length,
+}));
+const back = await s3.send(new GetObjectCommand({ Bucket, Key: "js/stream/s.bin" }));
+out.streamEqual = Buffer.from(await back.Body.transformToByteArray()).equals(streamed);
+await s3.send(new DeleteObjectCommand({ Bucket, Key: "js/stream/s.bin" }));
 await s3.send(new DeleteObjectCommand({ Bucket, Key: "js/other.txt" }));
 try {
   await s3.send(new HeadObjectCommand({ Bucket, Key: "js/other.txt" }));

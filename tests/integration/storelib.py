@@ -134,3 +134,27 @@ def s3_error(body):
     if root.tag != "Error":
         raise AssertionError(f"not an S3 error document: {body[:200]!r}")
     return tuple(root.findtext(t) for t in ("Code", "Message", "Resource", "RequestId"))
+
+
+def aws_chunked(body, chunk, seed=None, sk=None, amz=None, region=REGION, trailer=None):
+    """Encodes `body` as aws-chunked: signed chunks chained from the `seed` signature when given
+    (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), else plain chunks and an optional (name, value)
+    trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER)."""
+    out, prev = [], seed
+    key = signing_key(sk, amz[:8], region) if seed else None
+    scope = f"{amz[:8]}/{region}/s3/aws4_request" if seed else None
+    empty = hashlib.sha256(b"").hexdigest()
+    pieces = [body[i:i + chunk] for i in range(0, len(body), chunk)] + [b""]
+    for p in pieces:
+        if seed:
+            sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz, scope, prev, empty,
+                             hashlib.sha256(p).hexdigest()])
+            prev = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+            out.append(f"{len(p):x};chunk-signature={prev}\r\n".encode() + p + b"\r\n")
+        else:
+            out.append(f"{len(p):x}\r\n".encode() + p + (b"\r\n" if p else b""))
+    if not seed:
+        if trailer:
+            out.append(f"{trailer[0]}:{trailer[1]}\r\n".encode())
+        out.append(b"\r\n")
+    return b"".join(out)

@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 
 from harness import require_bin
-from storelib import (AK, BUCKET, REGION, SK, presign, raw, s3_error, sign_headers,
-                      start_store)
+from storelib import (AK, BUCKET, REGION, SK, aws_chunked, presign, raw, s3_error,
+                      sign_headers, start_store)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AWS = "/usr/bin/aws"
@@ -137,6 +137,7 @@ class Clients(StoreTest):
         out = json.loads(p.stdout.strip().splitlines()[-1])
         self.assertEqual(out["putETag"], '"%s"' % out["md5"])
         self.assertTrue(out["getEqual"])
+        self.assertTrue(out["streamEqual"])
         self.assertEqual(out["getContentType"], "image/webp")
         self.assertEqual(out["getMetadata"], {"origin": "js-sdk"})
         self.assertEqual(out["headLength"], 5)
@@ -232,6 +233,49 @@ class Refusals(StoreTest):
         path = f"/{BUCKET}"
         h = sign_headers("POST", self.host, path, AK, SK)
         self.assertS3Error(raw("POST", self.host, path, b"", h), 405, "MethodNotAllowed")
+
+
+class Chunked(StoreTest):
+    def chunked_put(self, key, body, mode, tamper=False, trailer=None):
+        import datetime
+        import zlib
+        path = f"/{BUCKET}/{key}"
+        when = datetime.datetime.now(datetime.timezone.utc)
+        amz = when.strftime("%Y%m%dT%H%M%SZ")
+        hdrs = {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(body))}
+        if trailer:
+            hdrs["x-amz-trailer"] = "x-amz-checksum-crc32"
+        h = sign_headers("PUT", self.host, path, AK, SK, headers=hdrs, when=when,
+                         payload_hash=mode)
+        seed = h["authorization"].rsplit("Signature=", 1)[1] if "HMAC" in mode else None
+        if trailer == "right":
+            crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        else:
+            crc = base64.b64encode(b"\0\0\0\0").decode()
+        enc = aws_chunked(body, 65536, seed, SK, amz,
+                          trailer=("x-amz-checksum-crc32", crc) if trailer else None)
+        if tamper:
+            enc = enc.replace(body[70000:70004], b"XXXX", 1)
+        return raw("PUT", self.host, path, enc, h)
+
+    def test_aws_chunked_signed_and_unsigned_trailer_bodies(self):
+        body = os.urandom(200000)
+        st, _, data = self.chunked_put("c/signed", body, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        self.assertEqual(st, 200, data)
+        self.assertEqual(self.get("c/signed")[2], body)
+        self.assertS3Error(self.chunked_put("c/signed", os.urandom(100000),
+                                            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", tamper=True),
+                           403, "SignatureDoesNotMatch")
+        st, _, data = self.chunked_put("c/trailer", body, "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                                       trailer="right")
+        self.assertEqual(st, 200, data)
+        st, hdrs, got = self.get("c/trailer")
+        self.assertEqual(got, body)
+        self.assertNotIn("content-encoding", hdrs)
+        self.assertS3Error(self.chunked_put("c/trailer", body,
+                                            "STREAMING-UNSIGNED-PAYLOAD-TRAILER", trailer="wrong"),
+                           400, "BadDigest")
+        self.assertEqual(self.get("c/signed")[2], body)  # refused PUTs changed nothing
 
 
 class Ranges(StoreTest):
