@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.parse
 import urllib.request
@@ -350,6 +351,55 @@ class Events(StoreTest):
         self.assertEqual((ev["key"], ev["size"]), ("delete/feed/f1/a+b.jpeg", 5))
         events = [r for r in self.srv.logs() if r.get("msg") == "s3 event"]
         self.assertEqual(len(events), 1)
+
+
+class Startup(unittest.TestCase):
+    def setUp(self):
+        require_bin(self)
+
+    def test_dev_credentials_only_on_loopback(self):
+        from harness import Server
+        srv = Server(env={"IMGSVC_STORE_LISTEN_ADDR": "0.0.0.0"}, wait=False)
+        self.assertEqual(srv.proc.wait(20), 2)
+        srv.stop()
+        self.assertIn("dev credentials are allowed only on loopback", "".join(srv.lines))
+        dev = Server(env={})  # loopback and no keys: the documented dev pair, with a warning
+        try:
+            deadline = time.time() + 10
+            while dev.store_port is None and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertIsNotNone(dev.wait_for_log(
+                lambda r: "documented dev credentials" in r.get("msg", "")))
+            host = f"127.0.0.1:{dev.store_port}"
+            h = sign_headers("HEAD", host, "/imgsvc", "imgsvc-dev", "imgsvc-dev-secret")
+            self.assertEqual(raw("HEAD", host, "/imgsvc", None, h)[0], 200)
+        finally:
+            self.assertEqual(dev.stop(), 0)
+
+    def test_port_in_use_stops_the_start(self):
+        first = start_store()
+        try:
+            from harness import Server
+            srv = Server(env=dict(STORE_ENV_PORT, IMGSVC_STORE_PORT=str(first.store_port)),
+                         wait=False)
+            self.assertEqual(srv.proc.wait(20), 1)
+            srv.stop()
+            self.assertIn("embedded S3 store", "".join(srv.lines))
+        finally:
+            self.assertEqual(first.stop(), 0)
+
+    def test_no_store_with_an_s3_endpoint(self):
+        srv = start_store({"IMGSVC_S3_ENDPOINT": "http://127.0.0.1:1"}, wait=False)
+        try:
+            srv._ready.wait(20)
+            self.assertIsNotNone(srv.port)
+            self.assertIsNone(srv.store_port)
+            self.assertFalse(any('"server":"store"' in l for l in srv.lines))
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
+STORE_ENV_PORT = {"IMGSVC_STORE_ACCESS_KEY_ID": AK, "IMGSVC_STORE_SECRET_ACCESS_KEY": SK}
 
 
 if __name__ == "__main__":
