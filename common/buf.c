@@ -19,7 +19,7 @@ void buf_init(struct buf *b, size_t max)
 
 static enum err_code buf_grow(struct buf *b, size_t need)
 {
-    if (need <= b->cap)
+    if (b->data != NULL && need <= b->cap)
         return ERR_OK;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)

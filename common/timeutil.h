@@ -24,6 +24,9 @@ int64_t ts_now_mono_ms(void);
 /* Monotonic clock in nanoseconds. */
 int64_t ts_now_mono_ns(void);
 
+/* The realtime clock `ms` milliseconds from now, for pthread_cond_timedwait. */
+struct timespec ts_realtime_in(int64_t ms);
+
 size_t ts_rfc3339(time_t t, char *out, size_t cap);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" from milliseconds since the epoch. */
 size_t ts_rfc3339_ms(int64_t ms, char *out, size_t cap);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/timeutil.h"
+
 struct h_limiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -47,14 +49,7 @@ enum err_code h_limiter_acquire(struct h_limiter *l)
             pthread_mutex_unlock(&l->mu);
             return ERR_BUSY;
         }
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += l->max_wait_ms / 1000;
-        deadline.tv_nsec += (l->max_wait_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = ts_realtime_in(l->max_wait_ms);
         l->waiting++;
         while (l->running >= l->max_running && rc == ERR_OK) {
             if (pthread_cond_timedwait(&l->cv, &l->mu, &deadline) != 0 &&

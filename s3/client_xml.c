@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/timeutil.h"
 
 static void copy_field(char *dst, size_t cap, const char *src)
@@ -40,17 +41,6 @@ cleanup:
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum err_code s3_i_form_decode(const char *s, size_t n, char **out)
 {
     char *d = malloc(n + 1);
@@ -63,8 +53,8 @@ enum err_code s3_i_form_decode(const char *s, size_t n, char **out)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? hex_digit_value(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_digit_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(d);
                 return ERR_INVALID;

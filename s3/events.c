@@ -7,18 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/json.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 bool s3_event_key_decode(const char *in, char *out, size_t cap)
 {
@@ -28,8 +18,8 @@ bool s3_event_key_decode(const char *in, char *out, size_t cap)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = in[i + 1] ? hexval(in[i + 1]) : -1;
-            int lo = hi >= 0 && in[i + 2] ? hexval(in[i + 2]) : -1;
+            int hi = in[i + 1] ? hex_digit_value(in[i + 1]) : -1;
+            int lo = hi >= 0 && in[i + 2] ? hex_digit_value(in[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return false;
             c = (char)(hi * 16 + lo);
@@ -208,7 +198,7 @@ int s3_event_sequencer_cmp(const char *a, const char *b)
     for (size_t i = 0; i < n; i++) {
         char ca = i < n - la ? '0' : a[i - (n - la)];
         char cb = i < n - lb ? '0' : b[i - (n - lb)];
-        int va = hexval(ca), vb = hexval(cb);
+        int va = hex_digit_value(ca), vb = hex_digit_value(cb);
         if (va != vb)
             return va < vb ? -1 : 1;
     }

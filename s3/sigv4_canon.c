@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
+
 static const char HEX_UPPER[] = "0123456789ABCDEF";
 
 static bool is_unreserved(unsigned char c)
@@ -47,17 +49,6 @@ enum err_code sigv4_uri_encode(struct buf *out, const char *s, size_t n, bool ke
     return ERR_OK;
 }
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum err_code sigv4_uri_decode(struct buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -65,7 +56,8 @@ enum err_code sigv4_uri_decode(struct buf *out, const char *s, size_t n)
         if (c == '%') {
             if (i + 2 >= n)
                 return ERR_INVALID;
-            int h = hex_val((unsigned char)s[i + 1]), l = hex_val((unsigned char)s[i + 2]);
+            int h = hex_digit_value((unsigned char)s[i + 1]),
+                l = hex_digit_value((unsigned char)s[i + 2]);
             if (h < 0 || l < 0)
                 return ERR_INVALID;
             c = (char)(h * 16 + l);

@@ -67,13 +67,7 @@ static void *watchdog(void *arg)
     struct srv_conn_tracker *t = arg;
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += WATCH_INTERVAL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ts_realtime_in(WATCH_INTERVAL_MS);
         pthread_cond_timedwait(&t->cv, &t->mu, &ts);
         if (!t->stop)
             sweep(t);

@@ -138,14 +138,7 @@ bool srv_pool_drain(struct srv_pool *p, int64_t deadline_ms)
         int64_t wait_ms = deadline_ms - now_mono;
         if (wait_ms > 200)
             wait_ms = 200;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ts_realtime_in(wait_ms);
         pthread_cond_timedwait(&p->idle, &p->mu, &ts);
     }
     bool done = p->count == 0 && p->running == 0;

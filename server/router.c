@@ -8,16 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "common/hex.h"
 
 char *srv_percent_decode(const char *in, size_t len)
 {
@@ -28,8 +19,8 @@ char *srv_percent_decode(const char *in, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+            int hi = i + 2 < len ? hex_digit_value(in[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit_value(in[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;

@@ -46,7 +46,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' \
 # Start the server on an ephemeral port; its "listening" log line says which.
 work=$(mktemp -d)
 imgsvc_on_exit "rm -rf '$work'"
-(cd "$work" && IMGSVC_LISTEN_ADDR=127.0.0.1 IMGSVC_PORT=0 exec "$IMGSVC_BIN" serve) \
+(cd "$work" && IMGSVC_LISTEN_ADDR=127.0.0.1 IMGSVC_PORT=0 IMGSVC_STORE_PORT=0 exec "$IMGSVC_BIN" serve) \
     2>"$work/server.log" &
 server_pid=$!
 imgsvc_on_exit "kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null"

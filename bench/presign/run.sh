@@ -103,7 +103,7 @@ start_server() {
     local name=$1 pid port=
     shift
     mkdir -p "$work/$name"
-    (cd "$work/$name" && IMGSVC_LISTEN_ADDR=127.0.0.1 IMGSVC_PORT=0 exec "$@") \
+    (cd "$work/$name" && IMGSVC_LISTEN_ADDR=127.0.0.1 IMGSVC_PORT=0 IMGSVC_STORE_PORT=0 exec "$@") \
         2>"$work/$name.log" >/dev/null &
     pid=$!
     imgsvc_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"

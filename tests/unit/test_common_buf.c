@@ -31,6 +31,21 @@ TEST(append_past_cap_fails_and_keeps_contents)
     buf_free(&b);
 }
 
+TEST(empty_append_to_a_new_buffer_gives_an_empty_string)
+{
+    struct buf b;
+    buf_init(&b, 16);
+    CHECK_INT(buf_append(&b, "", 0), ERR_OK);
+    REQUIRE(b.data != NULL);
+    CHECK_STR(b.data, "");
+    CHECK_INT(b.len, 0);
+    buf_free(&b);
+    buf_init(&b, 0);
+    CHECK_INT(buf_append(&b, "", 0), ERR_OK);
+    CHECK_INT(buf_append(&b, "x", 1), ERR_TOO_LARGE);
+    buf_free(&b);
+}
+
 TEST(huge_length_does_not_overflow)
 {
     struct buf b;
