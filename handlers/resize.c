@@ -18,6 +18,7 @@
 #include "imaging/img_facts.h"
 #include "imaging/img_input.h"
 #include "imaging/img_probe.h"
+#include "imaging/img_process.h"
 #include "imaging/img_variant.h"
 
 /* HTTP status for an imaging refusal. */
@@ -144,7 +145,11 @@ void h_resize(const struct h_request *req, struct h_response *resp)
         return;
     struct img_variants out = {0};
     struct img_error ie = {0};
-    enum err_code rc = img_variants_make(img.data, img.len, &probe, &preset, 1, &out, NULL, &ie);
+    struct img_job_opts jo = img_job_opts_default();
+    jo.limits = ctx->limits;
+    jo.recover_multipart = false; /* `img` is already unwrapped */
+    bool again = false;
+    enum err_code rc = img_resize(img.data, img.len, &jo, &preset, &out, &again, &ie);
     h_limiter_release(ctx->limiter);
     if (rc != ERR_OK) {
         img_refusal(req, resp, &ie);

@@ -155,7 +155,10 @@ static int decode_at(VipsObject *pool, const void *buf, size_t len, const struct
             return -1;
         im = t[2];
     }
-    if (materialise && !(im = t[4] = vips_image_copy_memory(im)))
+    /* A rotation reads the image out of order, which a sequential load cannot serve: turned
+     * images are materialised (after shrinking) even when only one output reads them. */
+    bool turned = pr->orientation >= 2 && pr->orientation <= 8;
+    if ((materialise || turned) && !(im = t[4] = vips_image_copy_memory(im)))
         return -1;
     VipsImage **r = (VipsImage **)vips_object_local_array(pool, 3);
     return orient(im, pr->orientation, materialise, r, base);
