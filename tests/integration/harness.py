@@ -129,4 +129,7 @@ class ServerTest(unittest.TestCase):
         rc = self.srv.stop()
         self.assertEqual(rc, 0, "imgsvc did not exit 0 on SIGTERM")
         for line in self.srv.lines:  # every log line is one JSON object
-            json.loads(line)
+            try:
+                json.loads(line)
+            except ValueError:
+                self.fail("stderr line is not JSON: " + "".join(self.srv.lines)[-4000:])
