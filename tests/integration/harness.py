@@ -11,6 +11,7 @@ import signal
 import socket
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -95,6 +96,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             rc = self.proc.wait()
+            sys.stderr.write(f"imgsvc did not stop within {timeout} s; its last log lines:\n"
+                             + "".join(self.lines[-30:]))
         self._reader.join(5)
         shutil.rmtree(self.data_dir, ignore_errors=True)
         return rc
