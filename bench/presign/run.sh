@@ -82,7 +82,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- in process ---------------------------------------------------------------------------
 # One run per program invocation, alternating C and Node, so that a busy moment of the
 # machine does not land on one side only; each invocation warms up first (run.sh -q: not).
-nowarm=$([ "$quick" -eq 1 ] && echo "-w 0" || true)
+nowarm=
+if [ "$quick" -eq 1 ]; then nowarm="-w 0"; fi
 for r in $(seq 1 "$runs"); do
     imgsvc_say "in process, run $r/$runs: presign_bench, ${inproc}s"
     # shellcheck disable=SC2086
