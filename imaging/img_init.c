@@ -8,6 +8,7 @@
 #include "imaging/img_init.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <stdio.h>
 
 #include <vips/vips.h>
@@ -41,7 +42,14 @@ static void vips_log_handler(const gchar *domain, GLogLevelFlags level, const gc
         lvl = LOGL_INFO;
     if (lvl == LOGL_DEBUG && !log_debug)
         return;
-    log_msg(lvl, "vips", NULL, "%s", message ? message : "");
+    log_msg(lvl, domain && strcmp(domain, "VIPS") != 0 ? "glib" : "vips", NULL, "%s",
+            message ? message : "");
+}
+
+/* g_printerr / g_print output (GLib and its modules) into the JSON log too. */
+static void glib_print_handler(const gchar *text)
+{
+    log_msg(LOGL_WARN, "glib", NULL, "%s", text ? text : "");
 }
 
 static void block_loaders(void)
@@ -65,6 +73,10 @@ enum err_code img_global_init(const struct img_init_opts *opts, struct err *e)
     log_debug = opts ? opts->log_debug : false;
     log_handler_id =
         g_log_set_handler("VIPS", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL, vips_log_handler, NULL);
+    /* every other GLib domain and g_printerr: stderr carries JSON lines only */
+    g_log_set_default_handler(vips_log_handler, NULL);
+    g_set_printerr_handler(glib_print_handler);
+    g_set_print_handler(glib_print_handler);
     if (VIPS_INIT("imgsvc") != 0) {
         char *text = vips_error_buffer_copy();
         rc = err_set(e, ERR_INTERNAL, "libvips failed to start: %s", text ? text : "");

@@ -65,7 +65,13 @@ class Server:
 
     def logs(self):
         """Every stderr line parsed as JSON (a non-JSON line fails the caller's test)."""
-        return [json.loads(l) for l in list(self.lines)]
+        out = []
+        for line in list(self.lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                raise AssertionError(f"stderr line is not JSON: {line!r}") from None
+        return out
 
     def conn(self, timeout=10):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -100,6 +106,9 @@ class Server:
                              + "".join(self.lines[-30:]))
         self._reader.join(5)
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if rc != 0:
+            sys.stderr.write(f"imgsvc exited with {rc}; its last log lines:\n"
+                             + "".join(self.lines[-30:]))
         return rc
 
     def wait_for_log(self, pred, timeout=10):
