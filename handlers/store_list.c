@@ -79,8 +79,13 @@ static bool token_decode(const char *t, struct list_req *lr)
     if (len < 1 || (raw[0] != 'k' && raw[0] != 'p') || memchr(raw, 0, (size_t)len) != NULL)
         goto cleanup;
     lr->after_is_prefix = raw[0] == 'p';
-    lr->after = strndup((char *)raw + 1, (size_t)len - 1);
-    ok = lr->after != NULL;
+    /* raw is not NUL-terminated: copy exactly len - 1 bytes (no strndup, which may read on) */
+    lr->after = malloc((size_t)len);
+    if (lr->after == NULL)
+        goto cleanup;
+    memcpy(lr->after, raw + 1, (size_t)len - 1);
+    lr->after[len - 1] = '\0';
+    ok = true;
 cleanup:
     free(b);
     free(raw);

@@ -103,12 +103,12 @@ class Server:
             self.proc.kill()
             rc = self.proc.wait()
             sys.stderr.write(f"imgsvc did not stop within {timeout} s; its last log lines:\n"
-                             + "".join(self.lines[-30:]))
+                             + "".join(self.lines[-80:]))
         self._reader.join(5)
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if rc != 0:
             sys.stderr.write(f"imgsvc exited with {rc}; its last log lines:\n"
-                             + "".join(self.lines[-30:]))
+                             + "".join(self.lines[-80:]))
         return rc
 
     def wait_for_log(self, pred, timeout=10):
