@@ -74,13 +74,25 @@ class Cli(unittest.TestCase):
                          "README settings table is stale: paste `imgsvc config --markdown`")
 
     def test_log_level_setting_filters_lines(self):
-        srv = Server(env={"IMGSVC_LOG_LEVEL": "warn"}, wait=False)
-        # with level warn the "listening" info line is not written: wait for the port by polling
+        import socket
         import time
-        time.sleep(1.0)
+        import urllib.request
+        with socket.socket() as probe:  # a free port: at level warn the port is not logged
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        srv = Server(env={"IMGSVC_LOG_LEVEL": "warn", "IMGSVC_PORT": str(port)}, wait=False)
+        deadline = time.monotonic() + 20
+        up = False
+        while not up and time.monotonic() < deadline:
+            try:
+                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").status == 200
+            except OSError:
+                time.sleep(0.1)
+        self.assertTrue(up, "imgsvc did not answer at level warn")
+        self.assertEqual(srv.stop(), 0)
         self.assertIsNone(srv.port)
-        srv.stop()
         self.assertFalse([l for l in srv.logs() if l["level"] == "info"])
+        self.assertTrue([l for l in srv.logs() if l["level"] == "warn"])  # auth-off notice
 
 
 if __name__ == "__main__":
