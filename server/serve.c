@@ -207,7 +207,8 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
 
 int srv_serve(const struct srv_config *cfg)
 {
-    sigset_t set;
+    /* static: the detached second-signal thread keeps waiting on it after srv_serve returns */
+    static sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
