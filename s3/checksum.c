@@ -28,24 +28,25 @@ static void make_tables(void)
     }
 }
 
-uint32_t s3_crc32(uint32_t crc, const void *data, size_t n)
+/* A reflected CRC-32 over `n` bytes with the lookup table `t` (CRC-32 or CRC-32C). */
+static uint32_t crc32_table(const uint32_t *t, uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&tables_once, make_tables);
     const unsigned char *p = data;
     crc = ~crc;
     for (size_t i = 0; i < n; i++)
-        crc = t32[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+        crc = t[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
     return ~crc;
+}
+
+uint32_t s3_crc32(uint32_t crc, const void *data, size_t n)
+{
+    return crc32_table(t32, crc, data, n);
 }
 
 uint32_t s3_crc32c(uint32_t crc, const void *data, size_t n)
 {
-    pthread_once(&tables_once, make_tables);
-    const unsigned char *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++)
-        crc = t32c[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return ~crc;
+    return crc32_table(t32c, crc, data, n);
 }
 
 uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t n)
