@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TEMP_PREFIX  "delete/"
-#define MAX_SEGMENTS 12
+#define TEMP_PREFIX   "delete/"
+#define FAILED_PREFIX "failed/"
+#define MAX_SEGMENTS  12
 
 static const struct s3_key_domain_desc domains[S3_DOMAIN_COUNT] = {
     {S3_DOMAIN_PROFILE, "profile", 1, {"userId", NULL}, "profile/{userId}"},
@@ -76,6 +77,8 @@ const char *s3_key_kind_name(enum s3_key_kind kind)
         return "variant";
     case S3_KEY_MANIFEST:
         return "manifest";
+    case S3_KEY_FAILED:
+        return "failed";
     }
     return "unknown";
 }
@@ -194,9 +197,10 @@ enum err_code s3_key_upload_id_new(int64_t now, char out[S3_KEY_UPLOAD_ID_MAX], 
 /* Checks the extension for a key of `kind`. */
 static enum err_code check_ext(enum s3_key_kind kind, const char *ext, struct err *e)
 {
-    if (kind == S3_KEY_MANIFEST) {
+    if (kind == S3_KEY_MANIFEST || kind == S3_KEY_FAILED) {
         if (strcmp(ext, "json") != 0)
-            return err_set(e, ERR_UNSUPPORTED, "unknown_ext: a manifest ends in .json");
+            return err_set(e, ERR_UNSUPPORTED, "unknown_ext: a %s ends in .json",
+                           kind == S3_KEY_MANIFEST ? "manifest" : "failed record");
         return ERR_OK;
     }
     if (s3_key_content_type_from_ext(ext) == NULL)
@@ -216,7 +220,7 @@ static enum err_code check_key(const struct s3_key *k, struct err *e)
             return err_set(e, ERR_INVALID, "bad_id: %s must match [A-Za-z0-9_-]{1,64}",
                            d->id_names[i]);
     }
-    if (k->kind < S3_KEY_TEMP || k->kind > S3_KEY_MANIFEST)
+    if (k->kind < S3_KEY_TEMP || k->kind > S3_KEY_FAILED)
         return err_set(e, ERR_INVALID, "bad_key: unknown kind %d", (int)k->kind);
     if (k->kind == S3_KEY_VARIANT && !s3_key_size_valid(k->size))
         return err_set(e, ERR_INVALID,
@@ -224,7 +228,7 @@ static enum err_code check_key(const struct s3_key *k, struct err *e)
     enum err_code rc = s3_key_upload_id_parse(k->upload_id, NULL, NULL, e);
     if (rc != ERR_OK)
         return rc;
-    if (k->kind == S3_KEY_MANIFEST)
+    if (k->kind == S3_KEY_MANIFEST || k->kind == S3_KEY_FAILED)
         return ERR_OK;
     return check_ext(k->kind, k->ext, e);
 }
@@ -306,9 +310,13 @@ enum err_code s3_key_build(const struct s3_key *k, char *out, size_t cap, struct
                            : k->kind == S3_KEY_MANIFEST ? "manifest"
                            : k->kind == S3_KEY_VARIANT  ? k->size
                                                         : NULL;
-    const char *ext = k->kind == S3_KEY_MANIFEST ? "json" : k->ext;
-    bool ok = (k->kind != S3_KEY_TEMP || put(out, cap, &len, TEMP_PREFIX, strlen(TEMP_PREFIX))) &&
-              put_domain_path(k, out, cap, &len) && put(out, cap, &len, "/", 1) &&
+    bool json = k->kind == S3_KEY_MANIFEST || k->kind == S3_KEY_FAILED;
+    const char *ext = json ? "json" : k->ext;
+    const char *top = k->kind == S3_KEY_TEMP     ? TEMP_PREFIX
+                      : k->kind == S3_KEY_FAILED ? FAILED_PREFIX
+                                                 : "";
+    bool ok = put(out, cap, &len, top, strlen(top)) && put_domain_path(k, out, cap, &len) &&
+              put(out, cap, &len, "/", 1) &&
               (kind_seg == NULL ||
                (put(out, cap, &len, kind_seg, strlen(kind_seg)) && put(out, cap, &len, "/", 1))) &&
               put(out, cap, &len, k->upload_id, strlen(k->upload_id)) &&
@@ -455,13 +463,17 @@ enum err_code s3_key_parse(const char *key, struct s3_key *out, struct err *e)
         goto cleanup;
     }
     bool temp = strncmp(key, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0;
+    bool failed = strncmp(key, FAILED_PREFIX, strlen(FAILED_PREFIX)) == 0;
     memcpy(copy, key, strlen(key) + 1);
-    rc = split(copy + (temp ? strlen(TEMP_PREFIX) : 0), segs, &n, e);
+    rc = split(copy + (temp     ? strlen(TEMP_PREFIX)
+                       : failed ? strlen(FAILED_PREFIX)
+                                : 0),
+               segs, &n, e);
     if (rc != ERR_OK)
         goto cleanup;
     size_t path_n = n - 1;
-    out->kind = S3_KEY_TEMP;
-    if (!temp) {
+    out->kind = failed ? S3_KEY_FAILED : S3_KEY_TEMP;
+    if (!temp && !failed) {
         rc = n < 2 ? err_set(e, ERR_INVALID, "bad_key: too few path segments")
                    : parse_kind(segs[n - 2], out, e);
         if (rc != ERR_OK)

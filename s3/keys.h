@@ -10,6 +10,8 @@
  *   origin    P/origin/U.X           the original bytes, copied once processing succeeded
  *   variant   P/<size>/U.X           one resized output; <size> is a preset name
  *   manifest  P/manifest/U.json      written last; its presence means "ready"
+ *   failed    failed/P/U.json        a bad upload's record (code, message); a top-level prefix
+ *                                    so one S3 lifecycle rule can expire them after N days
  *
  * e.g. profile/42 -> "delete/profile/42/<uuid>_<ts>.jpeg", "profile/42/origin/...",
  * "profile/42/320/...", "profile/42/manifest/<uuid>_<ts>.json"; chat (chatroomId 7, chatId 9)
@@ -22,7 +24,7 @@
  *   uuid     lowercase v4 UUID (common/uuid.h)
  *   ts       Unix seconds, decimal, no sign, no leading zero, 1..253402300799 (year 9999)
  *   ext      jpeg png webp heic heif avif gif (from the content type; "jpg" is not used) and
- *            json for manifests only
+ *            json for manifests and failed records only
  *
  * Errors are ERR_INVALID (ERR_UNSUPPORTED for an unknown content type or extension) with a
  * message that starts with a stable reason code and a colon, e.g. "bad_id: ...". The codes:
@@ -56,7 +58,7 @@ enum s3_key_domain {
     S3_DOMAIN_COUNT
 };
 
-enum s3_key_kind { S3_KEY_TEMP, S3_KEY_ORIGIN, S3_KEY_VARIANT, S3_KEY_MANIFEST };
+enum s3_key_kind { S3_KEY_TEMP, S3_KEY_ORIGIN, S3_KEY_VARIANT, S3_KEY_MANIFEST, S3_KEY_FAILED };
 
 /*
  * One row of the domain table. `path` is the template: '/'-separated segments, each either a
@@ -89,7 +91,7 @@ const struct s3_key_domain_desc *s3_key_domain_find(const char *name);
 /* Index of the id called `id_name` in `desc` (e.g. "userId"), or -1. */
 int s3_key_id_index(const struct s3_key_domain_desc *desc, const char *id_name);
 
-/* "temp", "origin", "variant", "manifest". Never NULL. */
+/* "temp", "origin", "variant", "manifest", "failed". Never NULL. */
 const char *s3_key_kind_name(enum s3_key_kind kind);
 
 /* True when `id` matches [A-Za-z0-9_-]{1,64}. */
@@ -130,8 +132,8 @@ enum err_code s3_key_init(struct s3_key *k, enum s3_key_domain domain, const cha
 
 /*
  * Writes the key that `k` describes into `out` (`cap` bytes; S3_KEY_MAX is always enough).
- * A manifest always gets ".json" whatever k->ext says; other kinds need an image extension;
- * k->size is read for variants only. On any error `out` is an empty string.
+ * A manifest or failed record always gets ".json" whatever k->ext says; other kinds need an
+ * image extension; k->size is read for variants only. On any error `out` is an empty string.
  */
 enum err_code s3_key_build(const struct s3_key *k, char *out, size_t cap, struct err *e);
 

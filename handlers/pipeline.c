@@ -1,0 +1,494 @@
+/*
+ * pipeline.c: the event handler — the flow drawn in pipeline.h, one record at a time.
+ *
+ * A call checks the record (bucket, event name, key schema) without touching S3, takes the
+ * upload's in-process lock (its manifest key), then runs attempts: each attempt starts again
+ * from the HEAD of the temp object, so a retry after a half-written upload simply redoes it
+ * (every PUT is idempotent; the manifest, written last, decides "ready"). Transient S3 errors
+ * end an attempt; after max_attempts the answer is RETRY and the temp stays for later.
+ * The S3 writes live in pipeline_write.c, the JSON in pipeline_manifest.c, status in
+ * pipeline_status.c.
+ */
+#include "handlers/pipeline_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/timeutil.h"
+
+/* Working state of one call. */
+struct job {
+    struct h_pipeline *p;
+    const struct s3_event_record *rec; /* NULL for a key without an event */
+    struct s3_key k;
+    char temp_key[S3_KEY_MAX];
+    char manifest_key[S3_KEY_MAX];
+    struct h_pipe_result *out;
+    int64_t t0;
+};
+
+struct h_pipeline *h_pipeline_new(const struct h_pipeline_cfg *cfg, struct err *e)
+{
+    struct h_pipeline *p = NULL;
+    if (cfg == NULL || cfg->s3 == NULL || cfg->presets == NULL) {
+        err_set(e, ERR_INVALID, "pipeline: an S3 client and presets are required");
+        return NULL;
+    }
+    if (cfg->max_attempts < 1 || cfg->max_attempts > 100 || cfg->retry_base_ms < 0 ||
+        cfg->retry_max_ms < cfg->retry_base_ms || cfg->max_object_bytes == 0) {
+        err_set(e, ERR_INVALID, "pipeline: bad attempts, backoff or size cap");
+        return NULL;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        err_set(e, ERR_NOMEM, "pipeline: out of memory");
+        return NULL;
+    }
+    p->cfg = *cfg;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    h_pipe_metrics_register();
+    return p;
+}
+
+void h_pipeline_free(struct h_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->inflight);
+    free(p);
+}
+
+/* ---- the in-flight set ---- */
+
+static bool inflight_has(const struct h_pipeline *p, const char *name)
+{
+    for (size_t i = 0; i < p->ninflight; i++) {
+        if (strcmp(p->inflight[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum err_code h_pipe_lock(struct h_pipeline *p, const char *name)
+{
+    enum err_code rc = ERR_OK;
+    if (strlen(name) >= S3_KEY_MAX)
+        return ERR_INVALID;
+    pthread_mutex_lock(&p->mu);
+    while (inflight_has(p, name))
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->ninflight == p->capinflight) {
+        size_t cap = p->capinflight ? p->capinflight * 2 : 16;
+        char(*grown)[S3_KEY_MAX] = realloc(p->inflight, cap * sizeof(*grown));
+        if (grown == NULL) {
+            rc = ERR_NOMEM;
+            goto cleanup;
+        }
+        p->inflight = grown;
+        p->capinflight = cap;
+    }
+    memcpy(p->inflight[p->ninflight++], name, strlen(name) + 1);
+cleanup:
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void h_pipe_unlock(struct h_pipeline *p, const char *name)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->ninflight; i++) {
+        if (strcmp(p->inflight[i], name) == 0) {
+            p->ninflight--;
+            if (i != p->ninflight)
+                memcpy(p->inflight[i], p->inflight[p->ninflight], S3_KEY_MAX);
+            break;
+        }
+    }
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- small helpers ---- */
+
+bool h_pipe_transient(enum err_code c)
+{
+    return c == ERR_UPSTREAM || c == ERR_TIMEOUT || c == ERR_IO;
+}
+
+void h_pipe_backoff(const struct h_pipeline *p, int attempt)
+{
+    long cap = p->cfg.retry_base_ms;
+    for (int i = 2; i < attempt && cap < p->cfg.retry_max_ms; i++)
+        cap *= 2;
+    if (cap > p->cfg.retry_max_ms)
+        cap = p->cfg.retry_max_ms;
+    if (cap <= 0)
+        return;
+    static _Thread_local uint64_t state;
+    if (state == 0)
+        state = (uint64_t)ts_now_mono_ns() | 1u;
+    state ^= state << 13; /* xorshift64: jitter only, not a secret */
+    state ^= state >> 7;
+    state ^= state << 17;
+    long ms = (long)(state % (uint64_t)(cap + 1));
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const char *reason,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    out->outcome = o;
+    snprintf(out->reason, sizeof(out->reason), "%s", reason != NULL ? reason : "");
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof(out->message), fmt, ap);
+    va_end(ap);
+}
+
+/* The reason code at the start of a key module message ("bad_id: ..." -> "bad_id"). */
+static void key_reason(const struct err *e, char *out, size_t cap)
+{
+    size_t n = strcspn(e->msg, ":");
+    if (n == 0 || n >= cap || e->msg[n] != ':')
+        snprintf(out, cap, "bad_key");
+    else
+        snprintf(out, cap, "%.*s", (int)n, e->msg);
+}
+
+/* ETag without its quotes into out. */
+static void unquote(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in);
+    if (n >= 2 && in[0] == '"' && in[n - 1] == '"')
+        snprintf(out, cap, "%.*s", (int)(n - 2), in + 1);
+    else
+        snprintf(out, cap, "%s", in);
+}
+
+/* ---- one attempt ---- */
+
+/* Deletes the temp only while it still holds `etag` (an overwrite waits for its own event).
+ * A failure is logged, not returned: the reconciler finds the temp and its manifest later. */
+static void delete_temp_if(struct job *j, const char *etag)
+{
+    struct s3_object_info info = {0};
+    struct err e = {0};
+    char now[S3_ETAG_MAX];
+    enum err_code rc = s3_client_head(j->p->cfg.s3, j->temp_key, &info, NULL, &e);
+    if (rc == ERR_OK) {
+        unquote(info.etag, now, sizeof(now));
+        if (strcmp(now, etag) == 0)
+            rc = s3_client_delete(j->p->cfg.s3, j->temp_key, NULL, &e);
+        else
+            log_msg(LOGL_INFO, "pipeline", NULL,
+                    "temp overwritten meanwhile, left for its own event");
+    }
+    if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+        log_msg(LOGL_WARN, "pipeline", NULL, "temp not deleted: %s", e.msg);
+    s3_object_info_free(&info);
+}
+
+/* The temp is gone: finished before (a manifest or failed record) or nothing to do. */
+static enum err_code temp_gone(struct job *j, struct err *e)
+{
+    struct h_manifest *m = calloc(1, sizeof(*m));
+    enum err_code rc = ERR_NOMEM;
+    if (m == NULL)
+        goto cleanup;
+    rc = h_pipe_manifest_read(j->p, &j->k, S3_KEY_MANIFEST, m, NULL, e);
+    if (rc == ERR_OK) {
+        snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
+        h_pipe_result_set(j->out, H_PIPE_DONE_BEFORE, "ready", "already processed");
+        goto cleanup;
+    }
+    if (rc != ERR_NOT_FOUND && rc != ERR_INVALID)
+        goto cleanup;
+    rc = h_pipe_manifest_read(j->p, &j->k, S3_KEY_FAILED, m, NULL, e);
+    if (rc == ERR_OK) {
+        h_pipe_result_set(j->out, H_PIPE_DONE_BEFORE, "failed", "already failed: %s",
+                          m->error_code);
+    } else if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+        h_pipe_result_set(j->out, H_PIPE_IGNORED, "temp_missing", "no temp object and no record");
+        rc = ERR_OK;
+    }
+cleanup:
+    free(m);
+    return rc;
+}
+
+/* Checks an existing record (manifest or failed) against the temp's ETag and the event's
+ * sequencer. *done is set when the call's answer is decided (DONE_BEFORE or stale). */
+static enum err_code check_record(struct job *j, enum s3_key_kind kind, const char *etag,
+                                  struct h_manifest *m, bool *done, struct err *e)
+{
+    enum err_code rc = h_pipe_manifest_read(j->p, &j->k, kind, m, NULL, e);
+    *done = false;
+    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
+        return ERR_OK; /* none (or unreadable: processing writes a good one) */
+    if (rc != ERR_OK)
+        return rc;
+    if (strcmp(m->source.etag, etag) == 0) {
+        delete_temp_if(j, etag);
+        if (kind == S3_KEY_MANIFEST)
+            snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
+        h_pipe_result_set(j->out, H_PIPE_DONE_BEFORE, kind == S3_KEY_MANIFEST ? "ready" : "failed",
+                          "already processed");
+        *done = true;
+    } else if (j->rec != NULL && j->rec->sequencer[0] != '\0' && m->source.sequencer[0] != '\0' &&
+               s3_event_sequencer_cmp(j->rec->sequencer, m->source.sequencer) < 0) {
+        h_pipe_result_set(j->out, H_PIPE_IGNORED, "stale_sequencer",
+                          "the event is older than the one already processed");
+        *done = true;
+    }
+    return ERR_OK;
+}
+
+/* Writes the failed record for a bad upload and removes the temp. */
+static enum err_code fail_upload(struct job *j, const struct h_pipe_source *src, const char *code,
+                                 const char *msg, struct err *e)
+{
+    enum err_code rc = ERR_NOMEM;
+    char key[S3_KEY_MAX];
+    char *text = NULL;
+    struct h_manifest *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        goto cleanup;
+    h_manifest_init(m, &j->k, src);
+    m->failed = true;
+    snprintf(m->error_code, sizeof(m->error_code), "%s", code);
+    snprintf(m->error_message, sizeof(m->error_message), "%s", msg);
+    ts_rfc3339_ms(ts_now_realtime_ms(), m->at, sizeof(m->at));
+    text = h_manifest_json(m);
+    if (text == NULL)
+        goto cleanup;
+    rc = h_pipe_key(&j->k, S3_KEY_FAILED, NULL, NULL, key, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    struct s3_put_opts po = {.content_type = "application/json", .cache_control = "no-cache"};
+    rc = s3_client_put(j->p->cfg.s3, key, text, strlen(text), &po, NULL, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    delete_temp_if(j, src->etag);
+    h_pipe_result_set(j->out, H_PIPE_FAILED, code, "%s", msg);
+cleanup:
+    free(text);
+    free(m);
+    return rc;
+}
+
+/* Fills the source description from the GET's headers and the record. */
+static void fill_source(const struct job *j, const struct s3_object_info *info, size_t len,
+                        struct h_pipe_source *src)
+{
+    memset(src, 0, sizeof(*src));
+    snprintf(src->key, sizeof(src->key), "%s", j->temp_key);
+    src->size = len;
+    unquote(info->etag, src->etag, sizeof(src->etag));
+    if (j->rec != NULL && (j->rec->etag[0] == '\0' || strcmp(j->rec->etag, src->etag) == 0))
+        snprintf(src->sequencer, sizeof(src->sequencer), "%s", j->rec->sequencer);
+    snprintf(src->content_type, sizeof(src->content_type), "%s", info->content_type);
+    src->last_modified = info->last_modified;
+}
+
+/* GET → img_process → PUT outputs (or the failed record) → DELETE temp. */
+static enum err_code process(struct job *j, struct err *e)
+{
+    struct h_pipeline *p = j->p;
+    struct s3_object_info info = {0};
+    struct img_result res = {0};
+    struct img_error ie = {0};
+    struct h_pipe_source src;
+    char *data = NULL;
+    size_t len = 0;
+    enum err_code rc =
+        s3_client_get(p->cfg.s3, j->temp_key, p->cfg.max_object_bytes, &data, &len, &info, NULL, e);
+    fill_source(j, &info, len, &src);
+    if (rc == ERR_TOO_LARGE) {
+        src.size = info.size;
+        rc = fail_upload(j, &src, "too_large", "the upload is larger than the size cap", e);
+        goto cleanup;
+    }
+    if (rc == ERR_NOT_FOUND) {
+        rc = temp_gone(j, e);
+        goto cleanup;
+    }
+    if (rc != ERR_OK)
+        goto cleanup;
+    const struct img_domain_presets *ps = h_pipe_presets_for(p, j->k.domain);
+    if (ps == NULL || ps->count == 0) {
+        rc = fail_upload(j, &src, "no_presets", "the domain has no presets", e);
+        goto cleanup;
+    }
+    if (img_process(data, len, &p->cfg.job, ps->presets, ps->count, &res, &ie) != ERR_OK) {
+        rc = fail_upload(j, &src, img_reason_name(ie.reason), ie.msg, e);
+        goto cleanup;
+    }
+    struct h_pipe_write_opts wo = {.put_origin = true, .started_mono_ms = j->t0};
+    rc = h_pipe_write_outputs(p, &j->k, &res, &src, &wo, NULL, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    delete_temp_if(j, src.etag);
+    j->out->variants = res.variants.count;
+    snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
+    h_pipe_result_set(j->out, H_PIPE_READY, "", "%d variants", res.variants.count);
+    if (src.last_modified > 0) {
+        double lag = (double)ts_now_realtime_ms() / 1000.0 - (double)src.last_modified;
+        metrics_observe("imgsvc_upload_to_ready_seconds", "", lag < 0 ? 0 : lag);
+    }
+cleanup:
+    img_result_free(&res);
+    s3_object_info_free(&info);
+    free(data);
+    return rc;
+}
+
+/* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error. */
+static enum err_code attempt(struct job *j, struct err *e)
+{
+    struct s3_object_info head = {0};
+    struct h_manifest *m = calloc(1, sizeof(*m));
+    char etag[S3_ETAG_MAX];
+    bool done = false;
+    enum err_code rc = ERR_NOMEM;
+    if (m == NULL)
+        goto cleanup;
+    rc = s3_client_head(j->p->cfg.s3, j->temp_key, &head, NULL, e);
+    if (rc == ERR_NOT_FOUND) {
+        rc = temp_gone(j, e);
+        goto cleanup;
+    }
+    if (rc != ERR_OK)
+        goto cleanup;
+    unquote(head.etag, etag, sizeof(etag));
+    rc = check_record(j, S3_KEY_MANIFEST, etag, m, &done, e);
+    if (rc == ERR_OK && !done)
+        rc = check_record(j, S3_KEY_FAILED, etag, m, &done, e);
+    if (rc == ERR_OK && !done)
+        rc = process(j, e);
+cleanup:
+    s3_object_info_free(&head);
+    free(m);
+    return rc;
+}
+
+/* Runs the attempts for an already checked temp key, under the upload's lock. */
+static void run(struct job *j)
+{
+    struct err e = {0};
+    enum err_code rc = ERR_OK;
+    if (h_pipe_key(&j->k, S3_KEY_MANIFEST, NULL, NULL, j->manifest_key, &e) != ERR_OK ||
+        h_pipe_lock(j->p, j->manifest_key) != ERR_OK) {
+        h_pipe_result_set(j->out, H_PIPE_RETRY, "internal", "%s", e.msg);
+        return;
+    }
+    for (int a = 1; a <= j->p->cfg.max_attempts; a++) {
+        if (a > 1)
+            h_pipe_backoff(j->p, a);
+        err_clear(&e);
+        j->out->attempts = a;
+        rc = attempt(j, &e);
+        if (rc == ERR_OK || !h_pipe_transient(rc))
+            break;
+        log_msg(LOGL_WARN, "pipeline", NULL, "attempt %d for %s: %s", a, j->temp_key, e.msg);
+    }
+    if (rc != ERR_OK)
+        h_pipe_result_set(j->out, H_PIPE_RETRY, err_name(rc), "%s", e.msg);
+    h_pipe_unlock(j->p, j->manifest_key);
+}
+
+/* Starts a result and checks the temp key; false (with out set to IGNORED) when unusable. */
+static bool start(struct job *j, struct h_pipeline *p, const char *key, struct h_pipe_result *out)
+{
+    struct err e = {0};
+    memset(out, 0, sizeof(*out));
+    memset(j, 0, sizeof(*j));
+    j->p = p;
+    j->out = out;
+    j->t0 = ts_now_mono_ms();
+    metrics_add("imgsvc_pipeline_records_received_total", "", 1);
+    snprintf(out->key, sizeof(out->key), "%s", key != NULL ? key : "");
+    if (key == NULL || s3_key_parse_temp(key, &j->k, &e) != ERR_OK) {
+        char reason[H_PIPE_REASON_MAX];
+        key_reason(&e, reason, sizeof(reason));
+        h_pipe_result_set(out, H_PIPE_IGNORED, reason, "%s", e.msg);
+        return false;
+    }
+    snprintf(j->temp_key, sizeof(j->temp_key), "%s", key);
+    snprintf(out->upload_id, sizeof(out->upload_id), "%s", j->k.upload_id);
+    return true;
+}
+
+/* Logs and counts a finished call. */
+static void finish(struct job *j)
+{
+    struct h_pipe_result *r = j->out;
+    r->ms = (double)(ts_now_mono_ms() - j->t0);
+    h_pipe_metrics_count(r);
+    cJSON *f = cJSON_CreateObject();
+    if (f != NULL) {
+        cJSON_AddStringToObject(f, "outcome", h_pipe_outcome_name(r->outcome));
+        cJSON_AddStringToObject(f, "key", r->key);
+        cJSON_AddStringToObject(f, "reason", r->reason);
+        cJSON_AddStringToObject(f, "detail", r->message);
+        cJSON_AddNumberToObject(f, "attempts", r->attempts);
+        cJSON_AddNumberToObject(f, "ms", r->ms);
+    }
+    log_fields(r->outcome == H_PIPE_RETRY ? LOGL_WARN : LOGL_INFO, "pipeline", NULL, "record", f);
+}
+
+enum err_code h_pipeline_handle_record(struct h_pipeline *p, const struct s3_event_record *r,
+                                       struct h_pipe_result *out)
+{
+    struct job j;
+    if (p == NULL || r == NULL || out == NULL)
+        return ERR_INVALID;
+    bool usable = start(&j, p, r->key, out); /* IGNORED with the key's reason when !usable */
+    j.rec = r;
+    if (strcmp(r->bucket, s3_client_bucket(p->cfg.s3)) != 0)
+        h_pipe_result_set(out, H_PIPE_IGNORED, "other_bucket", "the record is for bucket %.63s",
+                          r->bucket);
+    else if (!s3_event_is_created(r))
+        h_pipe_result_set(out, H_PIPE_IGNORED, "not_created", "event %.64s is not ObjectCreated",
+                          r->event_name);
+    else if (usable)
+        run(&j);
+    finish(&j);
+    return ERR_OK;
+}
+
+enum err_code h_pipeline_handle_key(struct h_pipeline *p, const char *temp_key,
+                                    struct h_pipe_result *out)
+{
+    struct job j;
+    if (p == NULL || temp_key == NULL || out == NULL)
+        return ERR_INVALID;
+    if (start(&j, p, temp_key, out))
+        run(&j);
+    finish(&j);
+    return ERR_OK;
+}
+
+const char *h_pipe_outcome_name(enum h_pipe_outcome o)
+{
+    switch (o) {
+    case H_PIPE_READY:
+        return "ready";
+    case H_PIPE_DONE_BEFORE:
+        return "done_before";
+    case H_PIPE_FAILED:
+        return "failed";
+    case H_PIPE_IGNORED:
+        return "ignored";
+    case H_PIPE_RETRY:
+        return "retry";
+    }
+    return "unknown";
+}

@@ -1,0 +1,222 @@
+/*
+ * pipeline_write.c: the pipeline's S3 writes and reads shared with reprocess — every variant,
+ * the origin, the manifest last; reading a manifest or failed record back — plus the result
+ * JSON and the pipeline's metrics. See pipeline_internal.h.
+ */
+#include "handlers/pipeline_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "common/metrics.h"
+#include "common/timeutil.h"
+
+const struct img_domain_presets *h_pipe_presets_for(const struct h_pipeline *p,
+                                                    enum s3_key_domain d)
+{
+    const struct s3_key_domain_desc *desc = s3_key_domain_get(d);
+    return desc != NULL ? img_presets_find(p->cfg.presets, desc->name) : NULL;
+}
+
+enum err_code h_pipe_key(const struct s3_key *k, enum s3_key_kind kind, const char *size,
+                         const char *ext, char out[S3_KEY_MAX], struct err *e)
+{
+    struct s3_key t = *k;
+    t.kind = kind;
+    memset(t.size, 0, sizeof(t.size));
+    if (kind == S3_KEY_VARIANT && size != NULL)
+        snprintf(t.size, sizeof(t.size), "%s", size);
+    if (ext != NULL && kind != S3_KEY_MANIFEST && kind != S3_KEY_FAILED)
+        snprintf(t.ext, sizeof(t.ext), "%s", ext);
+    return s3_key_build(&t, out, S3_KEY_MAX, e);
+}
+
+/* PUTs one variant and records it in `mv`. */
+static enum err_code put_variant(struct h_pipeline *p, const struct s3_key *k,
+                                 const struct img_variant *v, struct h_manifest_variant *mv,
+                                 struct err *e)
+{
+    const char *ctype = img_format_mime(v->format);
+    enum err_code rc =
+        h_pipe_key(k, S3_KEY_VARIANT, v->name, img_format_name(v->format), mv->key, e);
+    if (rc != ERR_OK)
+        return rc;
+    struct s3_put_opts po = {.content_type = ctype, .cache_control = H_PIPE_IMMUTABLE};
+    rc = s3_client_put(p->cfg.s3, mv->key, v->data, v->len, &po, NULL, e);
+    if (rc != ERR_OK)
+        return rc;
+    snprintf(mv->name, sizeof(mv->name), "%s", v->name);
+    mv->width = v->width;
+    mv->height = v->height;
+    mv->bytes = v->len;
+    snprintf(mv->format, sizeof(mv->format), "%s", img_format_name(v->format));
+    snprintf(mv->content_type, sizeof(mv->content_type), "%s", ctype);
+    return ERR_OK;
+}
+
+/* Origin fields of `m`: PUT the origin, or carry them over from an earlier manifest. */
+static enum err_code put_origin(struct h_pipeline *p, const struct s3_key *k,
+                                const struct img_result *res, const struct h_pipe_write_opts *o,
+                                struct h_manifest *m, struct err *e)
+{
+    if (!o->put_origin && o->prev != NULL) {
+        snprintf(m->origin_key, sizeof(m->origin_key), "%s", o->prev->origin_key);
+        m->origin_bytes = o->prev->origin_bytes;
+        snprintf(m->origin_format, sizeof(m->origin_format), "%s", o->prev->origin_format);
+        m->origin_gps_removed = o->prev->origin_gps_removed;
+        return ERR_OK;
+    }
+    enum err_code rc = h_pipe_key(k, S3_KEY_ORIGIN, NULL, NULL, m->origin_key, e);
+    if (rc != ERR_OK)
+        return rc;
+    m->origin_bytes = res->origin_len;
+    snprintf(m->origin_format, sizeof(m->origin_format), "%s", img_format_name(res->origin_format));
+    m->origin_gps_removed = res->origin_gps_removed;
+    if (!o->put_origin)
+        return ERR_OK;
+    struct s3_put_opts po = {.content_type = img_format_mime(res->origin_format),
+                             .cache_control = H_PIPE_IMMUTABLE};
+    return s3_client_put(p->cfg.s3, m->origin_key, res->origin, res->origin_len, &po, NULL, e);
+}
+
+/* Warnings of `m`: from the result, plus (reprocess) those of the earlier manifest. */
+static void set_warnings(const struct img_result *res, const struct h_pipe_write_opts *o,
+                         struct h_manifest *m)
+{
+    if (o->prev != NULL) {
+        for (int i = 0; i < o->prev->nwarnings && m->nwarnings < H_PIPE_WARNINGS_MAX; i++)
+            snprintf(m->warnings[m->nwarnings++], H_PIPE_WARNING_MAX, "%s", o->prev->warnings[i]);
+    }
+    bool have = false;
+    for (int i = 0; i < m->nwarnings; i++)
+        have = have || strcmp(m->warnings[i], "multipart_unwrapped") == 0;
+    if (res->multipart_unwrapped && !have && m->nwarnings < H_PIPE_WARNINGS_MAX)
+        snprintf(m->warnings[m->nwarnings++], H_PIPE_WARNING_MAX, "multipart_unwrapped");
+}
+
+enum err_code h_pipe_write_outputs(struct h_pipeline *p, const struct s3_key *k,
+                                   const struct img_result *res, const struct h_pipe_source *src,
+                                   const struct h_pipe_write_opts *o, struct h_manifest *m_out,
+                                   struct err *e)
+{
+    enum err_code rc = ERR_NOMEM;
+    char key[S3_KEY_MAX];
+    char *text = NULL;
+    struct h_manifest *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        goto cleanup;
+    h_manifest_init(m, k, src);
+    m->facts = res->facts;
+    for (int i = 0; i < res->variants.count && i < IMG_PRESET_MAX; i++) {
+        rc = put_variant(p, k, &res->variants.items[i], &m->variants[i], e);
+        if (rc != ERR_OK)
+            goto cleanup;
+        m->nvariants++;
+    }
+    rc = put_origin(p, k, res, o, m, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    set_warnings(res, o, m);
+    h_pipe_presets_fingerprint(h_pipe_presets_for(p, k->domain), m->presets);
+    ts_rfc3339_ms(ts_now_realtime_ms(), m->at, sizeof(m->at));
+    m->processing_ms = (long)(ts_now_mono_ms() - o->started_mono_ms);
+    rc = ERR_NOMEM;
+    text = h_manifest_json(m);
+    if (text == NULL)
+        goto cleanup;
+    rc = h_pipe_key(k, S3_KEY_MANIFEST, NULL, NULL, key, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    struct s3_put_opts po = {.content_type = "application/json", .cache_control = "no-cache"};
+    rc = s3_client_put(p->cfg.s3, key, text, strlen(text), &po, NULL, e);
+    if (rc == ERR_OK && m_out != NULL)
+        *m_out = *m;
+cleanup:
+    if (rc == ERR_NOMEM && e != NULL && e->code == ERR_OK)
+        err_set(e, ERR_NOMEM, "pipeline: out of memory");
+    free(text);
+    free(m);
+    return rc;
+}
+
+enum err_code h_pipe_manifest_read(struct h_pipeline *p, const struct s3_key *k,
+                                   enum s3_key_kind kind, struct h_manifest *m, char **text,
+                                   struct err *e)
+{
+    char key[S3_KEY_MAX];
+    char *data = NULL;
+    size_t len = 0;
+    if (text != NULL)
+        *text = NULL;
+    enum err_code rc = h_pipe_key(k, kind, NULL, NULL, key, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    rc = s3_client_get(p->cfg.s3, key, 1u << 20, &data, &len, NULL, NULL, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    rc = h_manifest_parse(data, len, m, e);
+    if (rc == ERR_OK && m->failed != (kind == S3_KEY_FAILED))
+        rc = err_set(e, ERR_INVALID, "%s: the record has the other status", key);
+    if (rc == ERR_OK && text != NULL) {
+        *text = data;
+        data = NULL;
+    }
+cleanup:
+    free(data);
+    return rc;
+}
+
+char *h_pipe_result_json(const struct h_pipe_result *r)
+{
+    char *text = NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL && cJSON_AddStringToObject(o, "outcome", h_pipe_outcome_name(r->outcome)) &&
+        cJSON_AddStringToObject(o, "key", r->key) &&
+        cJSON_AddStringToObject(o, "uploadId", r->upload_id) &&
+        cJSON_AddStringToObject(o, "manifestKey", r->manifest_key) &&
+        cJSON_AddStringToObject(o, "reason", r->reason) &&
+        cJSON_AddStringToObject(o, "message", r->message) &&
+        cJSON_AddNumberToObject(o, "variants", r->variants) &&
+        cJSON_AddNumberToObject(o, "attempts", r->attempts) &&
+        cJSON_AddNumberToObject(o, "ms", r->ms))
+        text = json_print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* ---- metrics ---- */
+
+void h_pipe_metrics_register(void)
+{
+    static const double secs[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    static const double lag[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600};
+    metrics_register("imgsvc_pipeline_records_received_total", METRICS_COUNTER,
+                     "Event records (or keys) handed to the pipeline", NULL, 0);
+    metrics_register("imgsvc_pipeline_records_total", METRICS_COUNTER,
+                     "Pipeline records by outcome (ready, done_before, failed, ignored, retry) "
+                     "and reason",
+                     NULL, 0);
+    metrics_register("imgsvc_pipeline_duration_seconds", METRICS_HISTOGRAM,
+                     "Wall time of a pipeline record that processed an upload (ready or failed)",
+                     secs, sizeof(secs) / sizeof(secs[0]));
+    metrics_register("imgsvc_upload_to_ready_seconds", METRICS_HISTOGRAM,
+                     "From the temp object's Last-Modified to its manifest written", lag,
+                     sizeof(lag) / sizeof(lag[0]));
+}
+
+void h_pipe_metrics_count(const struct h_pipe_result *r)
+{
+    char reason[H_PIPE_REASON_MAX * 2];
+    char labels[H_PIPE_REASON_MAX * 2 + 64];
+    h_pipe_metrics_register();
+    metrics_label_escape(r->reason, reason, sizeof(reason));
+    snprintf(labels, sizeof(labels), "outcome=\"%s\",reason=\"%s\"",
+             h_pipe_outcome_name(r->outcome), reason);
+    metrics_add("imgsvc_pipeline_records_total", labels, 1);
+    if (r->outcome == H_PIPE_READY || r->outcome == H_PIPE_FAILED) {
+        snprintf(labels, sizeof(labels), "outcome=\"%s\"", h_pipe_outcome_name(r->outcome));
+        metrics_observe("imgsvc_pipeline_duration_seconds", labels, r->ms / 1000.0);
+    }
+}
