@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "handlers/auth.h"
 #include "handlers/http.h"
+#include "handlers/pipeline.h"
 #include "s3/client.h"
 
 #define H_REPROCESS_PREFIX_MAX 200 /* bytes of a prefix, '/' added */
@@ -68,5 +69,9 @@ void h_key_list_free(struct h_key_list *l);
 #define H_REPROCESS_KEYS_PER_UPLOAD 16
 enum err_code h_reprocess_list_origins(struct s3_client *s3, const char *prefix, size_t max_origins,
                                        struct h_key_list *out, struct err *e);
+
+/* The S3 client `p` writes to (borrowed from it), for listing what to reprocess with the same
+ * bucket and settings. (handlers/pipeline_reprocess.c) */
+struct s3_client *h_reprocess_s3(const struct h_pipeline *p);
 
 #endif
