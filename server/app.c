@@ -209,6 +209,7 @@ void srv_app_free(struct srv_app *app)
     app->resize.limiter = NULL;
     sigv4_key_cache_destroy(app->key_cache);
     app->key_cache = NULL;
+    srv_app_free_pipeline(app); /* before the S3 clients it may borrow */
     srv_app_free_s3(app);
 }
 

@@ -38,6 +38,9 @@ struct srv_config {
     /* workers */
     long long workers;
     long long queue_depth;
+    long long pipeline_max_attempts; /* event pipeline */
+    long long pipeline_retry_base_ms;
+    long long pipeline_retry_max_ms;
     long long shutdown_timeout_s;
     /* logging */
     char *log_level;

@@ -15,6 +15,10 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     out[n++] = (struct srv_route){"GET", "/metrics", h_metrics, &app->health, 0};
     out[n++] = (struct srv_route){"POST", "/v1/uploads", h_uploads_create, &app->uploads,
                                   (size_t)app->cfg->max_json_bytes};
+    app->status.auth = app->auth; /* serve opened the pipeline before building the routes */
+    app->status.pipeline = app->pipeline;
+    out[n++] =
+        (struct srv_route){"GET", "/v1/uploads/{uploadId}", h_uploads_status, &app->status, 0};
     out[n++] = (struct srv_route){"POST", "/v1/resize", h_resize, &app->resize,
                                   (size_t)app->cfg->max_image_bytes};
     out[n++] = (struct srv_route){"POST", "/v1/info", h_info, &app->resize,

@@ -8,7 +8,9 @@
 
 #include "handlers/auth.h"
 #include "handlers/health.h"
+#include "handlers/pipeline.h"
 #include "handlers/resize.h"
+#include "handlers/status.h"
 #include "handlers/store.h"
 #include "handlers/uploads.h"
 #include "imaging/img_preset.h"
@@ -16,6 +18,7 @@
 #include "s3/credentials.h"
 #include "s3/sigv4.h"
 #include "server/config.h"
+#include "server/pool.h"
 #include "server/router.h"
 
 #define SRV_MAX_ROUTES 32
@@ -41,6 +44,14 @@ struct srv_app {
     const char *store_secret_key;
     struct s3_store *store; /* opened by serve */
     struct h_store_ctx store_ctx;
+    /* the event pipeline's queue: set by serve once its worker pool runs (NULL until then:
+     * POST /v1/events/s3 answers 503) */
+    h_pipe_submit_fn pipe_submit;
+    void *pipe_submit_arg;
+    struct h_pipeline *pipeline; /* the event pipeline (server/app_pipeline.c); NULL without S3 */
+    struct s3_client *pipe_s3;   /* its client of the embedded store (NULL with a real S3) */
+    struct srv_pool *pool;       /* serve's worker pool (borrowed) */
+    struct h_status_ctx status;  /* GET /v1/uploads/{uploadId} */
 };
 
 /*
@@ -58,6 +69,27 @@ void srv_app_free(struct srv_app *app);
  */
 enum err_code srv_app_init_s3(struct srv_app *app, const struct srv_config *cfg, struct err *e);
 void srv_app_free_s3(struct srv_app *app);
+
+/* The pipeline's settings from the configuration: limits and multipart policy (as
+ * /v1/resize), the temp GET cap (IMGSVC_MAX_IMAGE_BYTES), attempts and backoff
+ * (IMGSVC_PIPELINE_*). `s3` and `presets` are borrowed by `out`. (server/app_pipeline.c) */
+void srv_pipeline_cfg(const struct srv_config *cfg, struct s3_client *s3,
+                      const struct img_preset_table *presets, struct h_pipeline_cfg *out);
+
+/*
+ * serve, once the embedded store listens on `store_port` (ignored with a real S3): opens the
+ * pipeline's S3 client (the store's listener, or app->s3), the pipeline, and sets
+ * app->pipe_submit to queue records on `pool` (borrowed; ERR_BUSY when full). Without S3
+ * credentials nothing is created and pipe_submit stays NULL. Free with srv_app_free_pipeline
+ * once the pool has stopped.
+ */
+enum err_code srv_app_init_pipeline(struct srv_app *app, struct srv_pool *pool, unsigned store_port,
+                                    struct err *e);
+void srv_app_free_pipeline(struct srv_app *app);
+
+/* The embedded store's on_event hook (arg: the app): parses the records and submits each;
+ * one that cannot be queued is logged and counted (the reconciler finds its object later). */
+void srv_app_store_event(void *arg, const char *records_json, size_t len);
 
 /* The /readyz check of a real S3: a one-key listing of the bucket. */
 bool srv_app_s3_ready(void *arg, char *detail, size_t cap);

@@ -89,27 +89,12 @@ static void register_metrics(void)
     metrics_register_fn("imgsvc_queue_capacity", "Most background jobs the queue holds",
                         queue_capacity, NULL);
     metrics_register_fn("imgsvc_jobs_running", "Background jobs running now", jobs_running, NULL);
+    metrics_register_fn("imgsvc_pipeline_queue_depth", "Event records waiting for a worker",
+                        queue_depth, NULL);
     metrics_register_fn("imgsvc_http_in_flight_requests", "HTTP requests being handled now",
                         inflight, NULL);
     metrics_register("imgsvc_store_events_total", METRICS_COUNTER,
                      "ObjectCreated events emitted by the embedded S3 store", NULL, 0);
-}
-
-/* Until the event pipeline plugs in: one log line and a counter per store event. */
-static void store_event_logged(void *arg, const char *records_json, size_t len)
-{
-    (void)arg;
-    metrics_add("imgsvc_store_events_total", NULL, 1);
-    cJSON *doc = cJSON_ParseWithLength(records_json, len);
-    cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "Records"), 0);
-    cJSON *obj = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "s3"), "object");
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "eventName",
-                            cJSON_GetStringValue(cJSON_GetObjectItem(rec, "eventName")));
-    cJSON_AddStringToObject(f, "key", cJSON_GetStringValue(cJSON_GetObjectItem(obj, "key")));
-    cJSON_AddNumberToObject(f, "size", cJSON_GetNumberValue(cJSON_GetObjectItem(obj, "size")));
-    log_fields(LOGL_INFO, "store", NULL, "s3 event", f);
-    cJSON_Delete(doc);
 }
 
 /* Opens the embedded store, creates the bucket and starts its listener (when it runs). */
@@ -133,8 +118,10 @@ static enum err_code start_store(const struct srv_config *cfg, struct srv_app *a
                                     cfg->store_cors_headers, cfg->store_cors_expose_headers,
                                     (long)cfg->store_cors_max_age_s};
     c->event_prefix = cfg->store_event_prefix;
-    if (c->on_event == NULL)
-        c->on_event = store_event_logged;
+    if (c->on_event == NULL) { /* the pipeline (server/app_pipeline.c) */
+        c->on_event = srv_app_store_event;
+        c->event_arg = app;
+    }
     struct srv_http_opts ho = {
         .addr = cfg->store_listen_addr,
         .port = (unsigned)cfg->store_port,
@@ -184,12 +171,13 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
     int64_t deadline = ts_now_mono_ms() + cfg->shutdown_timeout_s * 1000;
     atomic_store(&draining, true);
     srv_http_quiesce(the_http);
-    if (the_store_http != NULL)
-        srv_http_quiesce(the_store_http);
     bool http_idle = srv_http_wait_idle(the_http, deadline);
-    if (the_store_http != NULL)
-        http_idle = srv_http_wait_idle(the_store_http, deadline) && http_idle;
+    /* queued records still talk to the embedded store: it closes after the pool drained */
     bool jobs_done = srv_pool_drain(the_pool, deadline);
+    if (the_store_http != NULL) {
+        srv_http_quiesce(the_store_http);
+        http_idle = srv_http_wait_idle(the_store_http, deadline) && http_idle;
+    }
     if (!http_idle || !jobs_done)
         log_msg(LOGL_WARN, "main", NULL,
                 "shutdown deadline of %lld s passed: %zu requests in flight, %zu jobs queued, "
@@ -244,8 +232,10 @@ int srv_serve(const struct srv_config *cfg)
     h_health_add_check(&app.health, "shutdown", check_not_draining, NULL);
     if (!app.store_enabled)
         h_health_add_check(&app.health, "s3", srv_app_s3_ready, &app);
-    if (start_store(cfg, &app, store_routes, &e) != ERR_OK) {
-        log_msg(LOGL_ERROR, "main", NULL, "embedded S3 store: %s", e.msg);
+    if (start_store(cfg, &app, store_routes, &e) != ERR_OK ||
+        srv_app_init_pipeline(&app, the_pool, the_store_http ? srv_http_port(the_store_http) : 0,
+                              &e) != ERR_OK) {
+        log_msg(LOGL_ERROR, "main", NULL, "embedded S3 store or pipeline: %s", e.msg);
         srv_http_destroy(the_store_http);
         the_store_http = NULL;
         s3_store_close(app.store);
@@ -268,6 +258,7 @@ int srv_serve(const struct srv_config *cfg)
     the_http = srv_http_new(&ho, &e);
     if (the_http == NULL) {
         log_msg(LOGL_ERROR, "main", NULL, "%s", e.msg);
+        srv_pool_drain(the_pool, ts_now_mono_ms() + 1000); /* store events may have queued */
         srv_http_destroy(the_store_http);
         the_store_http = NULL;
         s3_store_close(app.store);
