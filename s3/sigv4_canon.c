@@ -6,6 +6,7 @@
 #include "s3/sigv4.h"
 #include "s3/sigv4_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,21 @@
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
 
+/* 1 for the bytes SigV4 never encodes: A-Z a-z 0-9 - . _ ~ */
+static const unsigned char UNRESERVED[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1};
+
 static bool is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
+    return UNRESERVED[c] != 0;
 }
 
 /* RFC 7230 tchar: the characters allowed in a method or header name. */
@@ -32,19 +44,40 @@ bool sigv4_i_is_token(const char *s)
     return true;
 }
 
+size_t sigv4_i_uri_encode_raw(char *out, size_t cap, const char *s, size_t n, bool keep_slash)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i; /* a run of bytes copied as they are */
+        while (j < n && (UNRESERVED[(unsigned char)s[j]] || (keep_slash && s[j] == '/')))
+            j++;
+        if (j - i > cap - o)
+            return SIZE_MAX;
+        memcpy(out + o, s + i, j - i);
+        o += j - i;
+        for (; j < n && !(UNRESERVED[(unsigned char)s[j]] || (keep_slash && s[j] == '/')); j++) {
+            unsigned char c = (unsigned char)s[j];
+            if (cap - o < 3)
+                return SIZE_MAX;
+            out[o++] = '%';
+            out[o++] = HEX_UPPER[c >> 4];
+            out[o++] = HEX_UPPER[c & 15];
+        }
+        i = j;
+    }
+    return o;
+}
+
 enum err_code sigv4_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        enum err_code rc;
-        if (is_unreserved(c) || (keep_slash && c == '/')) {
-            rc = buf_append(out, &s[i], 1);
-        } else {
-            char esc[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-            rc = buf_append(out, esc, 3);
-        }
+    char chunk[768];
+    for (size_t i = 0; i < n;) {
+        size_t take = n - i < sizeof(chunk) / 3 ? n - i : sizeof(chunk) / 3;
+        size_t len = sigv4_i_uri_encode_raw(chunk, sizeof(chunk), s + i, take, keep_slash);
+        enum err_code rc = buf_append(out, chunk, len); /* len <= 3 * take always fits */
         if (rc != ERR_OK)
             return rc;
+        i += take;
     }
     return ERR_OK;
 }

@@ -3,7 +3,18 @@
  * to sign, signing key, signature, Authorization value, the signing-key cache, and the one
  * internal routine that chains every stage (sigv4_i_compute) for the signer and the verifier.
  * Secret material lives only in fixed arrays that are wiped with OPENSSL_cleanse.
+ *
+ * Speed: HMAC-SHA256 is done here on OpenSSL's low-level SHA-256 (SHA256_Init/Update/Final).
+ * OpenSSL 3 marks that interface deprecated in favour of EVP, but it is the one whose state is a
+ * plain struct: a precomputed HMAC key schedule (the states after the inner and outer pad
+ * blocks) is copied with an assignment, with no provider dispatch, lock or allocation, and the
+ * digest still uses the CPU's SHA extensions. For our 100..400-byte messages EVP's per-call
+ * overhead cost more than the hashing (bench/presign). The key cache keeps that schedule per
+ * signing key, so a presign on a cache hit is a few SHA-256 blocks.
  */
+/* Keeps OpenSSL 3's deprecation attributes off the SHA256_* declarations (see above). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "s3/sigv4.h"
 #include "s3/sigv4_internal.h"
 
@@ -15,8 +26,6 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -33,8 +42,55 @@ static void to_hex(const uint8_t *in, size_t n, char *out)
 void sigv4_sha256_hex(const void *data, size_t n, char out[SIGV4_HEX_LEN + 1])
 {
     uint8_t md[SHA256_DIGEST_LENGTH];
-    SHA256(data, n, md);
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, data, n);
+    SHA256_Final(md, &c);
     to_hex(md, sizeof(md), out);
+}
+
+/* An HMAC-SHA256 key schedule: SHA-256 states after the key's inner and outer pad blocks. */
+struct hmac_pads {
+    SHA256_CTX in, out;
+};
+
+static void pads_init(struct hmac_pads *p, const uint8_t *key, size_t klen)
+{
+    uint8_t k[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
+    if (klen > SHA256_CBLOCK) { /* RFC 2104: a long key is hashed first */
+        SHA256_CTX c;
+        SHA256_Init(&c);
+        SHA256_Update(&c, key, klen);
+        SHA256_Final(k, &c);
+        OPENSSL_cleanse(&c, sizeof(c));
+    } else if (klen > 0) {
+        memcpy(k, key, klen);
+    }
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&p->in);
+    SHA256_Update(&p->in, pad, sizeof(pad));
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&p->out);
+    SHA256_Update(&p->out, pad, sizeof(pad));
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+/* HMAC(key of p, msg[0..n)) into out; p is not changed. */
+static void pads_mac(const struct hmac_pads *p, const void *msg, size_t n,
+                     uint8_t out[SIGV4_KEY_LEN])
+{
+    uint8_t inner[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c = p->in;
+    SHA256_Update(&c, msg, n);
+    SHA256_Final(inner, &c);
+    c = p->out;
+    SHA256_Update(&c, inner, sizeof(inner));
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
+    OPENSSL_cleanse(inner, sizeof(inner));
 }
 
 char *sigv4_i_strdup_lower(const char *s)
@@ -118,8 +174,10 @@ enum err_code sigv4_string_to_sign(struct buf *out, time_t t, const char *scope,
 static void hmac(const uint8_t *key, size_t klen, const char *msg, size_t mlen,
                  uint8_t out[SIGV4_KEY_LEN])
 {
-    unsigned int olen = SIGV4_KEY_LEN;
-    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, out, &olen);
+    struct hmac_pads p;
+    pads_init(&p, key, klen);
+    pads_mac(&p, msg, mlen, out);
+    OPENSSL_cleanse(&p, sizeof(p));
 }
 
 enum err_code sigv4_signing_key(uint8_t out[SIGV4_KEY_LEN], const char *secret, const char *date,
@@ -172,11 +230,12 @@ struct cache_entry {
     char region[SIGV4_FIELD_MAX];
     char service[SIGV4_FIELD_MAX];
     uint8_t key[SIGV4_KEY_LEN];
+    struct hmac_pads pads; /* the key's HMAC schedule, for sigv4_i_signature */
 };
 
 struct sigv4_key_cache {
     pthread_mutex_t lock;
-    uint8_t salt[SIGV4_KEY_LEN];
+    struct hmac_pads salt; /* HMAC schedule of a random key, for the secrets' fingerprints */
     uint64_t clock;
     size_t cap;
     struct cache_entry *e;
@@ -189,12 +248,16 @@ struct sigv4_key_cache *sigv4_key_cache_new(size_t capacity)
         return NULL;
     c->cap = capacity ? capacity : SIGV4_CACHE_DEFAULT;
     c->e = calloc(c->cap, sizeof(*c->e));
-    if (c->e == NULL || RAND_bytes(c->salt, sizeof(c->salt)) != 1 ||
+    uint8_t salt[SIGV4_KEY_LEN];
+    if (c->e == NULL || RAND_bytes(salt, sizeof(salt)) != 1 ||
         pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c->e);
         free(c);
-        return NULL;
+        c = NULL;
+    } else {
+        pads_init(&c->salt, salt, sizeof(salt));
     }
+    OPENSSL_cleanse(salt, sizeof(salt));
     return c;
 }
 
@@ -203,7 +266,7 @@ void sigv4_key_cache_destroy(struct sigv4_key_cache *c)
     if (c == NULL)
         return;
     OPENSSL_cleanse(c->e, c->cap * sizeof(*c->e));
-    OPENSSL_cleanse(c->salt, sizeof(c->salt));
+    OPENSSL_cleanse(&c->salt, sizeof(c->salt));
     pthread_mutex_destroy(&c->lock);
     free(c->e);
     free(c);
@@ -245,57 +308,108 @@ static struct cache_entry *cache_slot(struct sigv4_key_cache *c, const char *dat
     return victim;
 }
 
+/* A cached signing key and its HMAC schedule. */
+struct cached_key {
+    uint8_t key[SIGV4_KEY_LEN];
+    struct hmac_pads pads;
+};
+
 static bool lookup_locked(struct sigv4_key_cache *c, const uint8_t fp[SIGV4_KEY_LEN],
                           const char *ak, const char *date, const char *region, const char *service,
-                          uint8_t out[SIGV4_KEY_LEN])
+                          struct cached_key *out)
 {
     for (size_t i = 0; i < c->cap; i++) {
         if (entry_matches(&c->e[i], fp, ak, date, region, service)) {
             c->e[i].used = ++c->clock;
-            memcpy(out, c->e[i].key, SIGV4_KEY_LEN);
+            memcpy(out->key, c->e[i].key, SIGV4_KEY_LEN);
+            out->pads = c->e[i].pads;
             return true;
         }
     }
     return false;
 }
 
-enum err_code sigv4_key_cache_get(struct sigv4_key_cache *c, const char *access_key,
-                                  const char *secret, const char *date, const char *region,
-                                  const char *service, uint8_t out[SIGV4_KEY_LEN], bool *hit)
+static void insert_locked(struct sigv4_key_cache *c, const uint8_t fp[SIGV4_KEY_LEN],
+                          const char *ak, const char *date, const char *region, const char *service,
+                          const struct cached_key *k)
+{
+    struct cache_entry *en = cache_slot(c, date);
+    en->live = true;
+    en->used = ++c->clock;
+    memcpy(en->fp, fp, SIGV4_KEY_LEN);
+    memcpy(en->key, k->key, SIGV4_KEY_LEN);
+    en->pads = k->pads;
+    snprintf(en->access_key, sizeof(en->access_key), "%s", ak);
+    snprintf(en->date, sizeof(en->date), "%s", date);
+    snprintf(en->region, sizeof(en->region), "%s", region);
+    snprintf(en->service, sizeof(en->service), "%s", service);
+}
+
+/* The signing key and its schedule, through the cache when c is non-NULL. The caller wipes
+ * `out`. */
+static enum err_code cache_get(struct sigv4_key_cache *c, const char *access_key,
+                               const char *secret, const char *date, const char *region,
+                               const char *service, struct cached_key *out, bool *hit)
 {
     uint8_t fp[SIGV4_KEY_LEN];
     const char *ak = access_key ? access_key : "";
     enum err_code rc = ERR_OK;
+    bool found = false;
     if (hit)
         *hit = false;
+    if (c != NULL && strlen(ak) < SIGV4_FIELD_MAX && secret != NULL) {
+        pads_mac(&c->salt, secret, strlen(secret), fp);
+        pthread_mutex_lock(&c->lock);
+        found = lookup_locked(c, fp, ak, date, region, service, out);
+        pthread_mutex_unlock(&c->lock);
+        if (found) {
+            if (hit)
+                *hit = true;
+            goto cleanup;
+        }
+    }
+    if ((rc = sigv4_signing_key(out->key, secret, date, region, service)) != ERR_OK)
+        goto cleanup;
+    pads_init(&out->pads, out->key, SIGV4_KEY_LEN);
     if (c == NULL || strlen(ak) >= SIGV4_FIELD_MAX || secret == NULL)
-        return sigv4_signing_key(out, secret, date, region, service);
-    hmac(c->salt, sizeof(c->salt), secret, strlen(secret), fp);
-    pthread_mutex_lock(&c->lock);
-    bool found = lookup_locked(c, fp, ak, date, region, service, out);
-    pthread_mutex_unlock(&c->lock);
-    if (found) {
-        if (hit)
-            *hit = true;
-        goto cleanup;
-    }
-    if ((rc = sigv4_signing_key(out, secret, date, region, service)) != ERR_OK)
         goto cleanup;
     pthread_mutex_lock(&c->lock);
-    if (!lookup_locked(c, fp, ak, date, region, service, out)) {
-        struct cache_entry *en = cache_slot(c, date);
-        en->live = true;
-        en->used = ++c->clock;
-        memcpy(en->fp, fp, sizeof(fp));
-        memcpy(en->key, out, SIGV4_KEY_LEN);
-        snprintf(en->access_key, sizeof(en->access_key), "%s", ak);
-        snprintf(en->date, sizeof(en->date), "%s", date);
-        snprintf(en->region, sizeof(en->region), "%s", region);
-        snprintf(en->service, sizeof(en->service), "%s", service);
-    }
+    struct cached_key again;
+    if (!lookup_locked(c, fp, ak, date, region, service, &again))
+        insert_locked(c, fp, ak, date, region, service, out);
     pthread_mutex_unlock(&c->lock);
+    OPENSSL_cleanse(&again, sizeof(again));
 cleanup:
     OPENSSL_cleanse(fp, sizeof(fp));
+    return rc;
+}
+
+enum err_code sigv4_key_cache_get(struct sigv4_key_cache *c, const char *access_key,
+                                  const char *secret, const char *date, const char *region,
+                                  const char *service, uint8_t out[SIGV4_KEY_LEN], bool *hit)
+{
+    struct cached_key k;
+    enum err_code rc = cache_get(c, access_key, secret, date, region, service, &k, hit);
+    if (rc == ERR_OK)
+        memcpy(out, k.key, SIGV4_KEY_LEN);
+    OPENSSL_cleanse(&k, sizeof(k));
+    return rc;
+}
+
+enum err_code sigv4_i_signature(struct sigv4_key_cache *c, const char *access_key,
+                                const char *secret, const char *date, const char *region,
+                                const char *service, const char *sts, size_t len,
+                                char out[SIGV4_HEX_LEN + 1])
+{
+    struct cached_key k;
+    uint8_t mac[SIGV4_KEY_LEN];
+    enum err_code rc = cache_get(c, access_key, secret, date, region, service, &k, NULL);
+    if (rc == ERR_OK) {
+        pads_mac(&k.pads, sts, len, mac);
+        to_hex(mac, sizeof(mac), out);
+    }
+    OPENSSL_cleanse(&k, sizeof(k));
+    OPENSSL_cleanse(mac, sizeof(mac));
     return rc;
 }
 
@@ -335,7 +449,6 @@ cleanup:
 enum err_code sigv4_i_compute(const struct sigv4_i_input *in, struct sigv4_i_output *out)
 {
     enum err_code rc;
-    uint8_t key[SIGV4_KEY_LEN] = {0};
     char date[SIGV4_DATE_LEN + 1] = {0};
     memset(out, 0, sizeof(*out));
     buf_init(&out->signed_list, SIGV4_TEXT_MAX);
@@ -348,13 +461,9 @@ enum err_code sigv4_i_compute(const struct sigv4_i_input *in, struct sigv4_i_out
     if ((rc = compute_texts(in, out)) != ERR_OK)
         goto cleanup;
     memcpy(date, out->scope, SIGV4_DATE_LEN);
-    rc = sigv4_key_cache_get(in->cache, in->access_key, in->secret, date, in->region, in->service,
-                             key, NULL);
-    if (rc != ERR_OK)
-        goto cleanup;
-    sigv4_signature(key, out->sts.data, out->sts.len, out->signature);
+    rc = sigv4_i_signature(in->cache, in->access_key, in->secret, date, in->region, in->service,
+                           out->sts.data, out->sts.len, out->signature);
 cleanup:
-    OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
 

@@ -23,6 +23,36 @@ const char *sigv4_i_header(const struct sigv4_pair *h, size_t n, const char *nam
 /* The value of the first query parameter named exactly `name`, or NULL. */
 const char *sigv4_i_query(const struct sigv4_pair *q, size_t n, const char *name, size_t *count);
 
+/* Percent-encodes s[0..n) as sigv4_uri_encode does into out[0..cap) (no NUL). Returns the
+ * length written, or SIZE_MAX when it does not fit (out is then garbage). Unreserved runs are
+ * copied at once. */
+size_t sigv4_i_uri_encode_raw(char *out, size_t cap, const char *s, size_t n, bool keep_slash);
+
+/* Writes the AWS basic timestamp "YYYYMMDDTHHMMSSZ" + NUL of t (years 1970..9999 only) without
+ * the C library's time zone machinery. False outside that range (out is then ""). */
+bool sigv4_i_amz_time(time_t t, char out[TS_AMZ_LEN + 1]);
+
+/* hex(HMAC(signing key, sts[0..len))) into out, where the signing key is the one
+ * sigv4_key_cache_get would give for these arguments. Through the cache (c may be NULL), a hit
+ * costs no key derivation at all: the cache keeps the HMAC key schedule (the SHA-256 states
+ * after the inner and outer pad blocks) of each signing key, so a signature is two SHA-256
+ * continuations. */
+enum err_code sigv4_i_signature(struct sigv4_key_cache *c, const char *access_key,
+                                const char *secret, const char *date, const char *region,
+                                const char *service, const char *sts, size_t len,
+                                char out[SIGV4_HEX_LEN + 1]);
+
+/* Headers (the caller's plus host) the presign fast path handles. */
+#define SIGV4_I_FAST_HEADERS 8
+
+/* sigv4_s3_presign_url's fast path for the common case (sigv4_fast.c): no extra query
+ * parameter, no trace, at most SIGV4_I_FAST_HEADERS - 1 headers, inputs already checked by
+ * check_presign. ERR_OK with *url set (the caller frees it), ERR_NOMEM, or ERR_UNSUPPORTED when
+ * the case is not the common one or an input is refused: the caller then runs the staged path,
+ * which gives the same URL or the error. */
+enum err_code sigv4_i_presign_fast(const struct sigv4_params *p, const struct sigv4_s3_presign *o,
+                                   char **url);
+
 /* Everything one signature needs; strings borrowed. */
 struct sigv4_i_input {
     const char *method;

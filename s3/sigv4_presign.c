@@ -95,6 +95,11 @@ enum err_code sigv4_s3_presign_url(const struct sigv4_params *p, const struct si
     sp.rules = SIGV4_RULES_S3;
     if ((rc = check_presign(o, e)) != ERR_OK)
         goto cleanup;
+    if (trace == NULL && (rc = sigv4_i_presign_fast(p, o, url)) != ERR_UNSUPPORTED) {
+        if (rc != ERR_OK)
+            err_set(e, rc, "sigv4: cannot build the URL: %s", err_name(rc));
+        goto cleanup;
+    }
     if ((rc = s3_target(o, &path, &host)) != ERR_OK ||
         (hs = calloc(o->nheaders + 1, sizeof(*hs))) == NULL) {
         rc = err_set(e, rc ? rc : ERR_NOMEM, "sigv4: cannot build the target");
