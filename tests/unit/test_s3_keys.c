@@ -1,7 +1,7 @@
 /*
- * Unit tests for s3/keys: every domain and kind built and parsed both ways, the upload id,
- * the content-type table, and every refusal (traversal, bad ids, unknown domain, wrong id
- * count, bad uuid/ts, unknown extension, keys outside delete/).
+ * Unit tests for s3/keys: every domain and kind (failed records too) built and parsed both
+ * ways, the upload id, the content-type table, and every refusal (traversal, bad ids, unknown
+ * domain, wrong id count, bad uuid/ts, unknown extension, keys outside delete/).
  */
 #include "t.h"
 
@@ -25,6 +25,14 @@ static const struct good_case good[] = {
     {S3_DOMAIN_PROFILE, {"42"}, 1, S3_KEY_ORIGIN, "", "jpeg", "profile/42/origin/" UP ".jpeg"},
     {S3_DOMAIN_PROFILE, {"42"}, 1, S3_KEY_VARIANT, "320", "webp", "profile/42/320/" UP ".webp"},
     {S3_DOMAIN_PROFILE, {"42"}, 1, S3_KEY_MANIFEST, "", "json", "profile/42/manifest/" UP ".json"},
+    {S3_DOMAIN_PROFILE, {"42"}, 1, S3_KEY_FAILED, "", "json", "failed/profile/42/" UP ".json"},
+    {S3_DOMAIN_CHAT,
+     {"7", "9"},
+     2,
+     S3_KEY_FAILED,
+     "",
+     "json",
+     "failed/chatroom/7/chat/9/" UP ".json"},
     {S3_DOMAIN_FEED, {"f-1_A"}, 1, S3_KEY_TEMP, "", "png", "delete/feed/f-1_A/" UP ".png"},
     {S3_DOMAIN_FEED, {"f-1_A"}, 1, S3_KEY_ORIGIN, "", "png", "feed/f-1_A/origin/" UP ".png"},
     {S3_DOMAIN_FEED,
@@ -130,7 +138,8 @@ TEST(build_every_domain_and_kind)
         struct s3_key k;
         struct err e = {0};
         char out[S3_KEY_MAX];
-        const char *ext = c->kind == S3_KEY_MANIFEST ? "jpeg" : c->ext;
+        bool json = c->kind == S3_KEY_MANIFEST || c->kind == S3_KEY_FAILED;
+        const char *ext = json ? "jpeg" : c->ext;
         REQUIRE(s3_key_init(&k, c->domain, c->ids, c->nids, UP, ext, &e) == ERR_OK);
         k.kind = c->kind;
         snprintf(k.size, sizeof(k.size), "%s", c->size);
@@ -359,6 +368,31 @@ TEST(build_refuses_bad_parts)
     CHECK_INT(s3_key_build(&k, out, sizeof(out), &e), ERR_INVALID);
 }
 
+TEST(failed_records_have_their_own_prefix)
+{
+    struct s3_key k;
+    struct err e = {0};
+    char out[S3_KEY_MAX];
+    CHECK_STR(s3_key_kind_name(S3_KEY_FAILED), "failed");
+    CHECK_INT(s3_key_parse("failed/feed/f1/" UP ".json", &k, &e), ERR_OK);
+    CHECK_INT(k.kind, S3_KEY_FAILED);
+    CHECK_INT(k.domain, S3_DOMAIN_FEED);
+    CHECK_STR(k.ext, "json");
+    /* an image extension, a kind segment, a missing path or a temp-style name are refused */
+    CHECK_INT(s3_key_parse("failed/feed/f1/" UP ".jpeg", &k, &e), ERR_UNSUPPORTED);
+    CHECK(strncmp(e.msg, "unknown_ext:", 12) == 0);
+    CHECK_INT(s3_key_parse("failed/feed/f1/origin/" UP ".json", &k, &e), ERR_INVALID);
+    CHECK_INT(s3_key_parse("failed/" UP ".json", &k, &e), ERR_INVALID);
+    CHECK_INT(s3_key_parse("failed/../feed/f1/" UP ".json", &k, &e), ERR_INVALID);
+    CHECK_INT(s3_key_parse_temp("failed/feed/f1/" UP ".json", &k, &e), ERR_INVALID);
+    CHECK(strncmp(e.msg, "not_temp:", 9) == 0);
+    /* built from a temp key of the same upload: same path, the upload id, ".json" */
+    REQUIRE(s3_key_parse_temp("delete/chatroom/7/chat_profile/u1/" UP ".png", &k, &e) == ERR_OK);
+    k.kind = S3_KEY_FAILED;
+    CHECK_INT(s3_key_build(&k, out, sizeof(out), &e), ERR_OK);
+    CHECK_STR(out, "failed/chatroom/7/chat_profile/u1/" UP ".json");
+}
+
 TEST(longest_key_fits)
 {
     const char *ids[] = {"1234567890123456789012345678901234567890123456789012345678901234",
@@ -376,6 +410,9 @@ TEST(longest_key_fits)
     k.kind = S3_KEY_TEMP;
     CHECK_INT(s3_key_build(&k, out, sizeof(out), &e), ERR_OK);
     CHECK_INT(s3_key_parse_temp(out, &p, &e), ERR_OK);
+    k.kind = S3_KEY_FAILED;
+    CHECK_INT(s3_key_build(&k, out, sizeof(out), &e), ERR_OK);
+    CHECK_INT(s3_key_parse(out, &p, &e), ERR_OK);
 }
 
 TEST(upload_id_new_and_parse)

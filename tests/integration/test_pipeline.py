@@ -1,0 +1,270 @@
+# ctest-fixtures: imaging_corpus
+"""The event pipeline end to end on the embedded store, auth off on loopback: POST /v1/uploads
+-> PUT the bytes with exactly the returned headers -> the store's event -> the worker pool ->
+variants, origin and manifest in the store -> GET /v1/uploads/{id} says ready (or failed with
+the code), the temp object is gone. Needs the image corpus (../shared/corpus), else skips.
+
+A duplicate event is made by PUTting identical bytes to the temp key again after the upload is
+ready: the store emits a second ObjectCreated record for an object with the same ETag, which the
+pipeline must answer done_before (temp deleted, manifest untouched)."""
+import json
+import os
+import struct
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import require_bin  # noqa: E402
+from storelib import AK, BUCKET, SK, raw, sign_headers, start_store  # noqa: E402
+
+CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
+PHOTOS = os.path.join(CORPUS, "photos")
+HOSTILE = os.path.join(CORPUS, "hostile")
+WAIT_S = 60  # bound on one upload reaching ready/failed (the queue runs two workers)
+
+
+def need_corpus():
+    if not os.path.isdir(PHOTOS) or not os.path.isdir(HOSTILE):
+        raise unittest.SkipTest(f"no image corpus in {CORPUS!r} (built from ../shared/corpus)")
+
+
+def image_size(data):
+    """(width, height) of a JPEG or PNG, read from its header."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", data[16:24])
+    if data[:2] != b"\xff\xd8":
+        raise AssertionError(f"not a JPEG or PNG: {data[:16]!r}")
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            raise AssertionError(f"bad JPEG marker at {i}")
+        marker, seglen = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + seglen
+    raise AssertionError("no SOF marker")
+
+
+class Pipeline(unittest.TestCase):
+    env = {}
+
+    @classmethod
+    def setUpClass(cls):
+        need_corpus()
+        cls.srv = start_store(dict(cls.env, IMGSVC_WORKERS="2"))
+        cls.store = f"127.0.0.1:{cls.srv.store_port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop()
+        if rc != 0:
+            raise AssertionError(f"imgsvc exited with {rc}")
+
+    def setUp(self):
+        require_bin(self)
+
+    # ---- helpers ----
+
+    def s3(self, method, key):
+        path = "/" + BUCKET + "/" + urllib.parse.quote(key)
+        hdrs = sign_headers(method, self.store, path, AK, SK)
+        return raw(method, self.store, path, headers=hdrs)
+
+    def upload(self, data, user="42", ctype="image/jpeg"):
+        body = json.dumps({"domain": "profile", "ids": {"userId": user}, "contentType": ctype})
+        status, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
+                                       headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 201, doc)
+        st, _, b = raw("PUT", doc["url"], body=data, headers=doc["headers"])
+        self.assertEqual(st, 200, b)
+        return doc
+
+    def status(self, doc, user="42", **query):
+        q = urllib.parse.urlencode(query or {"domain": "profile", "userId": user})
+        return self.srv.json("GET", f"/v1/uploads/{doc['uploadId']}?{q}")
+
+    def wait_done(self, doc, user="42"):
+        deadline = time.time() + WAIT_S
+        while time.time() < deadline:
+            status, _, st = self.status(doc, user)
+            self.assertEqual(status, 200, st)
+            if st["status"] in ("ready", "failed"):
+                # the record is visible before the temp is deleted and the call counted: wait
+                # for the pipeline's own line for this key
+                line = self.srv.wait_for_log(
+                    lambda r: r.get("msg") == "record" and r.get("key") == doc["key"] and
+                    r.get("outcome") == st["status"], timeout=WAIT_S)
+                self.assertIsNotNone(line, f"no pipeline log line for {doc['key']}")
+                return st
+            self.assertEqual(st["status"], "pending", st)
+            time.sleep(0.05)
+        self.fail(f"{doc['uploadId']} not finished within {WAIT_S} s")
+
+    def assert_ready(self, doc, st, source_size):
+        self.assertEqual(st["status"], "ready", st)
+        m = st["manifest"]
+        self.assertEqual((m["uploadId"], m["domain"], m["ids"]), (doc["uploadId"], "profile",
+                                                                    {"userId": "42"}))
+        self.assertEqual(m["source"]["key"], doc["key"])
+        self.assertEqual(m["source"]["size"], source_size)
+        self.assertEqual(m["origin"]["key"], doc["variants"]["origin"])
+        self.assertRegex(m["presets"], r"^fnv1a64:[0-9a-f]{16}$")
+        self.assertEqual(sorted(v["name"] for v in m["variants"]), ["160", "320", "640"])
+        for v in m["variants"]:
+            self.assertEqual(v["key"], doc["variants"][v["name"]])
+            code, hdrs, data = self.s3("GET", v["key"])
+            self.assertEqual(code, 200, v["key"])
+            self.assertEqual(len(data), v["bytes"])
+            self.assertEqual(hdrs["content-type"], "image/jpeg")
+            side = int(v["name"])  # profile presets: cover squares
+            self.assertEqual(image_size(data), (side, side), v["key"])
+            self.assertEqual((v["width"], v["height"]), (side, side))
+        code, _, origin = self.s3("GET", m["origin"]["key"])
+        self.assertEqual(code, 200)
+        self.assertEqual(len(origin), m["origin"]["bytes"])
+        self.assertEqual(self.s3("HEAD", doc["key"])[0], 404, "the temp object is gone")
+        self.assertEqual(self.s3("GET", doc["manifest"])[0], 200)
+        return m
+
+    # ---- tests ----
+
+    def test_every_corpus_photo_becomes_ready(self):
+        names = sorted(os.listdir(PHOTOS))
+        self.assertGreater(len(names), 0)
+        docs = []
+        for name in names:
+            with open(os.path.join(PHOTOS, name), "rb") as f:
+                data = f.read()
+            docs.append((name, self.upload(data), len(data)))
+        for name, doc, size in docs:
+            st = self.wait_done(doc)
+            m = self.assert_ready(doc, st, size)
+            self.assertEqual(m["facts"]["format"], "jpeg", name)
+            self.assertGreater(m["facts"]["width"], 0)
+            self.assertRegex(m["placeholders"]["dominant"], r"^#[0-9a-f]{6}$")
+            self.assertEqual(m["warnings"], [])
+
+    def test_hostile_files_fail_with_their_codes(self):
+        want = {
+            "doc.pdf": "unsupported_format", "empty.jpg": "empty_body",
+            "header-bomb.jpg": "corrupt_image", "pixel-flood.png": "too_many_pixels",
+            "text-named.jpg": "unsupported_format", "truncated.jpg": "truncated",
+            "xxe.svg": "unsupported_format",
+        }
+        docs = []
+        for name in sorted(want):
+            with open(os.path.join(HOSTILE, name), "rb") as f:
+                docs.append((name, self.upload(f.read(), user="7")))
+        for name, doc in docs:
+            st = self.wait_done(doc, user="7")
+            self.assertEqual(st["status"], "failed", (name, st))
+            self.assertEqual(st["error"]["code"], want[name], name)
+            self.assertTrue(st["error"]["message"], name)
+            self.assertNotIn("manifest", st)
+            self.assertEqual(self.s3("HEAD", doc["key"])[0], 404, name)
+            code, hdrs, rec = self.s3("GET", f"failed/profile/7/{doc['uploadId']}.json")
+            self.assertEqual(code, 200, name)
+            rec = json.loads(rec)
+            self.assertEqual((rec["status"], rec["error"]["code"]), ("failed", want[name]))
+            self.assertEqual(rec["source"]["key"], doc["key"])
+            self.assertEqual(self.s3("HEAD", doc["manifest"])[0], 404, name)
+
+    def test_formdata_upload_is_recovered_with_a_warning(self):
+        with open(os.path.join(HOSTILE, "formdata-wrapped.jpg"), "rb") as f:
+            data = f.read()
+        doc = self.upload(data)
+        m = self.assert_ready(doc, self.wait_done(doc), len(data))
+        self.assertEqual(m["warnings"], ["multipart_unwrapped"])
+
+    def test_second_event_for_a_finished_upload_is_a_no_op(self):
+        with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
+            data = f.read()
+        doc = self.upload(data)
+        self.assert_ready(doc, self.wait_done(doc), len(data))
+        _, _, before = self.s3("GET", doc["manifest"])
+        # identical bytes again: a second ObjectCreated record, same ETag
+        st, _, b = raw("PUT", doc["url"], body=data, headers=doc["headers"])
+        self.assertEqual(st, 200, b)
+        rec = self.srv.wait_for_log(lambda r: r.get("msg") == "record" and
+                                    r.get("key") == doc["key"] and
+                                    r.get("outcome") == "done_before", timeout=WAIT_S)
+        self.assertIsNotNone(rec, "no done_before for the duplicate")
+        self.assertEqual(rec["reason"], "ready")
+        self.assertEqual(self.s3("HEAD", doc["key"])[0], 404, "the duplicate temp is removed")
+        _, _, after = self.s3("GET", doc["manifest"])
+        self.assertEqual(after, before)
+        ready = [r for r in self.srv.logs() if r.get("msg") == "record" and
+                 r.get("key") == doc["key"] and r.get("outcome") == "ready"]
+        self.assertEqual(len(ready), 1, "processed exactly once")
+
+    def test_status_by_key_and_its_refusals(self):
+        with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
+            data = f.read()
+        doc = self.upload(data)
+        self.wait_done(doc)
+        status, hdrs, st = self.status(doc, key=doc["key"])
+        self.assertEqual((status, st["status"]), (200, "ready"))
+        self.assertEqual(hdrs["cache-control"], "no-store")
+        uid = doc["uploadId"]
+        other = "0b8f2a4e-1c3d-4e5f-9a6b-7c8d9e0f1a2b_1700000000"
+        cases = [
+            (f"/v1/uploads/{uid}?domain=profile&userId=a/b", 400, "bad_id"),
+            (f"/v1/uploads/{uid}?domain=nope&userId=1", 400, "unknown_domain"),
+            (f"/v1/uploads/{uid}?domain=chat&chatroomId=7", 400, "bad_id"),
+            (f"/v1/uploads/not-an-id?domain=profile&userId=42", 400, "bad_upload_id"),
+            (f"/v1/uploads/{uid}?key=profile/42/origin/{uid}.jpeg", 400, "not_temp"),
+            (f"/v1/uploads/{other}?key=" + urllib.parse.quote(doc["key"]), 400, "bad_upload_id"),
+        ]
+        for path, code, err in cases:
+            status, _, body = self.srv.json("GET", path)
+            self.assertEqual((status, body["error"]["code"]), (code, err), path)
+        status, _, st = self.srv.json("GET", f"/v1/uploads/{other}?domain=profile&userId=42")
+        self.assertEqual((status, st), (200, {"uploadId": other, "status": "unknown"}))
+
+    def test_metrics_count_the_outcomes(self):
+        with open(os.path.join(HOSTILE, "text-named.jpg"), "rb") as f:
+            doc = self.upload(f.read(), user="9")
+        self.wait_done(doc, user="9")
+        status, _, body = self.srv.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertIn('imgsvc_pipeline_records_total{outcome="failed",reason="unsupported_format"}',
+                      text)
+        self.assertIn("# TYPE imgsvc_pipeline_duration_seconds histogram", text)
+        self.assertIn("# TYPE imgsvc_upload_to_ready_seconds histogram", text)
+        self.assertIn("imgsvc_pipeline_queue_depth ", text)
+        self.assertIn("imgsvc_pipeline_records_received_total ", text)
+
+
+class PipelineNoRecovery(unittest.TestCase):
+    def test_formdata_upload_fails_without_recovery(self):
+        require_bin(self)
+        need_corpus()
+        srv = start_store({"IMGSVC_MULTIPART_RECOVERY": "false"})
+        try:
+            with open(os.path.join(HOSTILE, "formdata-wrapped.jpg"), "rb") as f:
+                data = f.read()
+            body = json.dumps({"domain": "feed", "ids": {"feedId": "f1"},
+                               "contentType": "image/jpeg"})
+            status, _, doc = srv.json("POST", "/v1/uploads", body=body)
+            self.assertEqual(status, 201)
+            self.assertEqual(raw("PUT", doc["url"], body=data, headers=doc["headers"])[0], 200)
+            deadline = time.time() + WAIT_S
+            st = {}
+            while time.time() < deadline:
+                _, _, st = srv.json("GET", f"/v1/uploads/{doc['uploadId']}?key=" +
+                                    urllib.parse.quote(doc["key"]))
+                if st["status"] != "pending":
+                    break
+                time.sleep(0.05)
+            self.assertEqual(st["status"], "failed", st)
+            self.assertEqual(st["error"]["code"], "multipart_upload")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
