@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/buf.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -135,34 +136,107 @@ static const char *variant_ext(enum img_out_format f, const char *src_ext)
     return "jpeg";
 }
 
-/* Adds origin, every variant and the manifest key of `k` to `variants`. */
+/*
+ * The answer is written straight into one capped buffer (no cJSON tree: building and printing
+ * one cost more than the presign itself, bench/presign). Member order: uploadId, key, bucket,
+ * method, url, headers, expiresAt, variants, manifest.
+ */
+#define ANSWER_MAX (64u * 1024u)
+
+/* The letter of a two-character JSON escape for c ('"', '\\' and five controls), else 0. */
+static char short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return '"';
+    case '\\':
+        return '\\';
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 0;
+    }
+}
+
+/* Appends s as a JSON string, escaped as cJSON escapes (", \\, control characters). */
+static enum err_code json_str(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    enum err_code rc = buf_append(b, "\"", 1);
+    const char *run = s; /* bytes not yet appended */
+    for (; rc == ERR_OK && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        char esc[6] = {'\\', short_escape(c), '0', '0', hex[c >> 4], hex[c & 15]};
+        size_t n = esc[1] != 0 ? 2 : 6;
+        if (n == 6)
+            esc[1] = 'u';
+        rc = buf_append(b, run, (size_t)(s - run));
+        if (rc == ERR_OK)
+            rc = buf_append(b, esc, n);
+        run = s + 1;
+    }
+    if (rc == ERR_OK)
+        rc = buf_append(b, run, (size_t)(s - run));
+    return rc == ERR_OK ? buf_append(b, "\"", 1) : rc;
+}
+
+/* Appends ,"name":"value" (no comma when first). */
+static enum err_code json_member(struct buf *b, bool first, const char *name, const char *value)
+{
+    enum err_code rc = first ? ERR_OK : buf_append(b, ",", 1);
+    if (rc == ERR_OK)
+        rc = json_str(b, name);
+    if (rc == ERR_OK)
+        rc = buf_append(b, ":", 1);
+    return rc == ERR_OK ? json_str(b, value) : rc;
+}
+
+/* Appends "variants":{origin, every variant} and "manifest" for `k`. */
 static bool add_keys(const struct h_uploads_ctx *ctx, struct s3_key k, const char *src_ext,
-                     cJSON *variants, char manifest[S3_KEY_MAX], struct err *e)
+                     struct buf *out, struct err *e)
 {
     char key[S3_KEY_MAX];
     k.kind = S3_KEY_ORIGIN;
     if (s3_key_build(&k, key, sizeof(key), e) != ERR_OK)
         return false;
-    cJSON_AddStringToObject(variants, "origin", key);
+    enum err_code rc = buf_append_str(out, ",\"variants\":{");
+    if (rc == ERR_OK)
+        rc = json_member(out, true, "origin", key);
     const struct img_domain_presets *dp =
         ctx->presets ? img_presets_find(ctx->presets, s3_key_domain_get(k.domain)->name) : NULL;
-    for (int i = 0; dp != NULL && i < dp->count; i++) {
+    for (int i = 0; rc == ERR_OK && dp != NULL && i < dp->count; i++) {
         k.kind = S3_KEY_VARIANT;
         snprintf(k.size, sizeof(k.size), "%s", dp->presets[i].name);
         snprintf(k.ext, sizeof(k.ext), "%s", variant_ext(dp->presets[i].format, src_ext));
         if (s3_key_build(&k, key, sizeof(key), e) != ERR_OK)
             return false;
-        cJSON_AddStringToObject(variants, dp->presets[i].name, key);
+        rc = json_member(out, false, dp->presets[i].name, key);
     }
     k.kind = S3_KEY_MANIFEST;
     k.size[0] = '\0';
     snprintf(k.ext, sizeof(k.ext), "json");
-    return s3_key_build(&k, manifest, S3_KEY_MAX, e) == ERR_OK;
+    if (rc == ERR_OK && s3_key_build(&k, key, sizeof(key), e) != ERR_OK)
+        return false;
+    if (rc == ERR_OK && (rc = buf_append(out, "}", 1)) == ERR_OK)
+        rc = json_member(out, false, "manifest", key);
+    if (rc != ERR_OK)
+        err_set(e, rc, "the answer does not fit");
+    return rc == ERR_OK;
 }
 
-/* Presigns the PUT of `key` and fills the url, headers and expiresAt of `out`. */
+/* Presigns the PUT of `key` and appends "url", "headers" and "expiresAt". */
 static bool presign(const struct h_uploads_ctx *ctx, const struct upload_req *u, const char *key,
-                    time_t now, int64_t lifetime, cJSON *out, struct err *e)
+                    time_t now, int64_t lifetime, struct buf *out, struct err *e)
 {
     char len_text[32], expires_at[32];
     struct sigv4_pair hdrs[3];
@@ -191,41 +265,51 @@ static bool presign(const struct h_uploads_ctx *ctx, const struct upload_req *u,
     char *url = NULL;
     if (sigv4_s3_presign_url(&p, &o, &url, NULL, e) != ERR_OK)
         return false;
-    cJSON_AddStringToObject(out, "url", url);
+    enum err_code rc = json_member(out, false, "url", url);
     free(url);
-    cJSON *h = cJSON_AddObjectToObject(out, "headers");
-    for (size_t i = 0; i < nh; i++)
-        cJSON_AddStringToObject(h, hdrs[i].name, hdrs[i].value);
+    if (rc == ERR_OK)
+        rc = buf_append_str(out, ",\"headers\":{");
+    for (size_t i = 0; rc == ERR_OK && i < nh; i++)
+        rc = json_member(out, i == 0, hdrs[i].name, hdrs[i].value);
+    if (rc == ERR_OK)
+        rc = buf_append(out, "}", 1);
     ts_rfc3339(now + (time_t)lifetime, expires_at, sizeof(expires_at));
-    cJSON_AddStringToObject(out, "expiresAt", expires_at);
-    return true;
+    if (rc == ERR_OK)
+        rc = json_member(out, false, "expiresAt", expires_at);
+    if (rc != ERR_OK)
+        err_set(e, rc, "the answer does not fit");
+    return rc == ERR_OK;
 }
 
-/* Builds the keys and the presigned URL into a new response object; NULL on failure. */
-static cJSON *make_answer(const struct h_uploads_ctx *ctx, const struct upload_req *u, time_t now,
-                          int64_t lifetime, struct err *e)
+/* Builds the keys and the presigned URL into the answer's JSON text (the caller frees it);
+ * NULL on failure. */
+static char *make_answer(const struct h_uploads_ctx *ctx, const struct upload_req *u, time_t now,
+                         int64_t lifetime, size_t *len, struct err *e)
 {
-    char upload_id[S3_KEY_UPLOAD_ID_MAX], key[S3_KEY_MAX], manifest[S3_KEY_MAX];
+    char upload_id[S3_KEY_UPLOAD_ID_MAX], key[S3_KEY_MAX], *text = NULL;
     struct s3_key k;
+    struct buf out;
+    buf_init(&out, ANSWER_MAX);
     if (s3_key_upload_id_new((int64_t)now, upload_id, e) != ERR_OK ||
         s3_key_init(&k, u->desc->domain, u->ids, u->desc->nids, upload_id, u->ext, e) != ERR_OK ||
         s3_key_build(&k, key, sizeof(key), e) != ERR_OK)
-        return NULL;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "uploadId", upload_id);
-    cJSON_AddStringToObject(o, "key", key);
-    cJSON_AddStringToObject(o, "bucket", ctx->bucket);
-    cJSON_AddStringToObject(o, "method", "PUT");
-    cJSON *variants = cJSON_CreateObject();
-    if (!presign(ctx, u, key, now, lifetime, o, e) ||
-        !add_keys(ctx, k, u->ext, variants, manifest, e)) {
-        cJSON_Delete(variants);
-        cJSON_Delete(o);
-        return NULL;
+        goto cleanup;
+    enum err_code rc = buf_append(&out, "{", 1);
+    if (rc == ERR_OK && ((rc = json_member(&out, true, "uploadId", upload_id)) != ERR_OK ||
+                         (rc = json_member(&out, false, "key", key)) != ERR_OK ||
+                         (rc = json_member(&out, false, "bucket", ctx->bucket)) != ERR_OK ||
+                         (rc = json_member(&out, false, "method", "PUT")) != ERR_OK)) {
+        err_set(e, rc, "the answer does not fit");
+        goto cleanup;
     }
-    cJSON_AddItemToObject(o, "variants", variants);
-    cJSON_AddStringToObject(o, "manifest", manifest);
-    return o;
+    if (rc != ERR_OK || !presign(ctx, u, key, now, lifetime, &out, e) ||
+        !add_keys(ctx, k, u->ext, &out, e))
+        goto cleanup;
+    if ((rc = buf_append(&out, "}", 1)) != ERR_OK || (text = buf_take(&out, len)) == NULL)
+        err_set(e, rc ? rc : ERR_NOMEM, "the answer does not fit");
+cleanup:
+    buf_free(&out);
+    return text;
 }
 
 void h_uploads_create(const struct h_request *req, struct h_response *resp)
@@ -261,13 +345,14 @@ void h_uploads_create(const struct h_request *req, struct h_response *resp)
                      "the S3 credentials used for presigning have expired");
         goto cleanup;
     }
-    cJSON *answer = make_answer(ctx, &u, now, lifetime, &e);
+    size_t len = 0;
+    char *answer = make_answer(ctx, &u, now, lifetime, &len, &e);
     if (answer == NULL) {
         log_msg(LOGL_ERROR, "uploads", req->request_id, "presign failed: %s", e.msg);
         h_resp_error(resp, req, 500, "internal", "the upload could not be prepared");
         goto cleanup;
     }
-    h_resp_json(resp, 201, answer);
+    h_resp_take(resp, 201, "application/json", answer, len);
 cleanup:
     cJSON_Delete(body);
 }
