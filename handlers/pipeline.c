@@ -284,13 +284,14 @@ cleanup:
     return rc;
 }
 
-/* Fills the source description from the GET's headers and the record. */
-static void fill_source(const struct job *j, const struct s3_object_info *info, size_t len,
+/* Fills the source description from the object's headers (the GET's, or the HEAD's when the
+ * GET refused the body) and the record. */
+static void fill_source(const struct job *j, const struct s3_object_info *info,
                         struct h_pipe_source *src)
 {
     memset(src, 0, sizeof(*src));
     snprintf(src->key, sizeof(src->key), "%s", j->temp_key);
-    src->size = len;
+    src->size = info->size;
     unquote(info->etag, src->etag, sizeof(src->etag));
     if (j->rec != NULL && (j->rec->etag[0] == '\0' || strcmp(j->rec->etag, src->etag) == 0))
         snprintf(src->sequencer, sizeof(src->sequencer), "%s", j->rec->sequencer);
@@ -298,8 +299,9 @@ static void fill_source(const struct job *j, const struct s3_object_info *info, 
     src->last_modified = info->last_modified;
 }
 
-/* GET → img_process → PUT outputs (or the failed record) → DELETE temp. */
-static enum err_code process(struct job *j, struct err *e)
+/* GET → img_process → PUT outputs (or the failed record) → DELETE temp. `head` is what the
+ * HEAD of the temp said. */
+static enum err_code process(struct job *j, const struct s3_object_info *head, struct err *e)
 {
     struct h_pipeline *p = j->p;
     struct s3_object_info info = {0};
@@ -310,10 +312,14 @@ static enum err_code process(struct job *j, struct err *e)
     size_t len = 0;
     enum err_code rc =
         s3_client_get(p->cfg.s3, j->temp_key, p->cfg.max_object_bytes, &data, &len, &info, NULL, e);
-    fill_source(j, &info, len, &src);
+    if (rc == ERR_OK)
+        info.size = len;
+    fill_source(j, rc == ERR_OK ? &info : head, &src);
     if (rc == ERR_TOO_LARGE) {
-        src.size = info.size;
-        rc = fail_upload(j, &src, "too_large", "the upload is larger than the size cap", e);
+        char msg[H_PIPE_MESSAGE_MAX];
+        snprintf(msg, sizeof(msg), "the upload has %llu bytes, more than the cap of %llu",
+                 (unsigned long long)src.size, (unsigned long long)p->cfg.max_object_bytes);
+        rc = fail_upload(j, &src, "too_large", msg, e);
         goto cleanup;
     }
     if (rc == ERR_NOT_FOUND) {
@@ -372,7 +378,7 @@ static enum err_code attempt(struct job *j, struct err *e)
     if (rc == ERR_OK && !done)
         rc = check_record(j, S3_KEY_FAILED, etag, m, &done, e);
     if (rc == ERR_OK && !done)
-        rc = process(j, e);
+        rc = process(j, &head, e);
 cleanup:
     s3_object_info_free(&head);
     free(m);

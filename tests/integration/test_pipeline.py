@@ -200,6 +200,27 @@ class Pipeline(unittest.TestCase):
                  r.get("key") == doc["key"] and r.get("outcome") == "ready"]
         self.assertEqual(len(ready), 1, "processed exactly once")
 
+    def test_an_overwrite_is_processed_again(self):
+        names = sorted(os.listdir(PHOTOS))[:2]
+        first, second = (open(os.path.join(PHOTOS, n), "rb").read() for n in names)
+        doc = self.upload(first)
+        m1 = self.assert_ready(doc, self.wait_done(doc), len(first))
+        # new bytes at the same temp key: a new ETag and a later sequencer
+        st, _, b = raw("PUT", doc["url"], body=second, headers=doc["headers"])
+        self.assertEqual(st, 200, b)
+        deadline = time.time() + WAIT_S
+        while time.time() < deadline:
+            ready = [r for r in self.srv.logs() if r.get("msg") == "record" and
+                     r.get("key") == doc["key"] and r.get("outcome") == "ready"]
+            if len(ready) == 2:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(ready), 2, "the overwrite was processed")
+        _, _, st2 = self.status(doc)
+        m2 = self.assert_ready(doc, st2, len(second))
+        self.assertNotEqual(m2["source"]["etag"], m1["source"]["etag"])
+        self.assertGreater(int(m2["source"]["sequencer"], 16), int(m1["source"]["sequencer"], 16))
+
     def test_status_by_key_and_its_refusals(self):
         with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
             data = f.read()
@@ -239,7 +260,49 @@ class Pipeline(unittest.TestCase):
         self.assertIn("imgsvc_pipeline_records_received_total ", text)
 
 
-class PipelineNoRecovery(unittest.TestCase):
+def storelib_head(srv, key):
+    store = f"127.0.0.1:{srv.store_port}"
+    path = "/" + BUCKET + "/" + urllib.parse.quote(key)
+    return raw("HEAD", store, path, headers=sign_headers("HEAD", store, path, AK, SK))[0]
+
+
+class PipelineSettings(unittest.TestCase):
+    def test_temp_over_the_size_cap_fails_too_large(self):
+        require_bin(self)
+        need_corpus()
+        path = os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0])
+        size = os.path.getsize(path)
+        srv = start_store({"IMGSVC_MAX_IMAGE_BYTES": str(size - 1)})
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            st, doc = self.upload_and_wait(srv, data)
+            self.assertEqual(st["status"], "failed", st)
+            self.assertEqual(st["error"]["code"], "too_large")
+            self.assertIn(str(size), st["error"]["message"])
+            line = srv.wait_for_log(lambda r: r.get("msg") == "record" and
+                                    r.get("key") == doc["key"], timeout=WAIT_S)
+            self.assertEqual(line["outcome"], "failed")
+            self.assertEqual(storelib_head(srv, doc["key"]), 404, "the temp is removed")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def upload_and_wait(self, srv, data):
+        body = json.dumps({"domain": "feed", "ids": {"feedId": "f1"},
+                           "contentType": "image/jpeg"})
+        status, _, doc = srv.json("POST", "/v1/uploads", body=body)
+        self.assertEqual(status, 201)
+        self.assertEqual(raw("PUT", doc["url"], body=data, headers=doc["headers"])[0], 200)
+        deadline = time.time() + WAIT_S
+        st = {}
+        while time.time() < deadline:
+            _, _, st = srv.json("GET", f"/v1/uploads/{doc['uploadId']}?key=" +
+                                urllib.parse.quote(doc["key"]))
+            if st["status"] != "pending":
+                break
+            time.sleep(0.05)
+        return st, doc
+
     def test_formdata_upload_fails_without_recovery(self):
         require_bin(self)
         need_corpus()
@@ -247,19 +310,7 @@ class PipelineNoRecovery(unittest.TestCase):
         try:
             with open(os.path.join(HOSTILE, "formdata-wrapped.jpg"), "rb") as f:
                 data = f.read()
-            body = json.dumps({"domain": "feed", "ids": {"feedId": "f1"},
-                               "contentType": "image/jpeg"})
-            status, _, doc = srv.json("POST", "/v1/uploads", body=body)
-            self.assertEqual(status, 201)
-            self.assertEqual(raw("PUT", doc["url"], body=data, headers=doc["headers"])[0], 200)
-            deadline = time.time() + WAIT_S
-            st = {}
-            while time.time() < deadline:
-                _, _, st = srv.json("GET", f"/v1/uploads/{doc['uploadId']}?key=" +
-                                    urllib.parse.quote(doc["key"]))
-                if st["status"] != "pending":
-                    break
-                time.sleep(0.05)
+            st, _ = self.upload_and_wait(srv, data)
             self.assertEqual(st["status"], "failed", st)
             self.assertEqual(st["error"]["code"], "multipart_upload")
         finally:
