@@ -57,10 +57,16 @@ bool log_is_secret_name(const char *name)
     static const char *const needles[] = {"secret",   "token",     "password",   "passwd",
                                           "authoriz", "signature", "credential", "cookie",
                                           "apikey",   "api_key",   "x-api-key",  "private"};
+    char lower[128]; /* lowercased once: strstr is much cheaper than strcasestr per needle */
+    size_t n = name != NULL ? strlen(name) : 0;
     if (name == NULL)
         return false;
+    for (size_t i = 0; i < n && n < sizeof(lower); i++)
+        lower[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+    if (n < sizeof(lower))
+        lower[n] = '\0';
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
-        if (strcasestr(name, needles[i]) != NULL)
+        if ((n < sizeof(lower) ? strstr(lower, needles[i]) : strcasestr(name, needles[i])) != NULL)
             return true;
     }
     return false;

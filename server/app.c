@@ -196,7 +196,8 @@ enum err_code srv_app_init(struct srv_app *app, const struct srv_config *cfg, st
         (rc = init_endpoint(app, cfg, e)) != ERR_OK ||
         (rc = init_store_creds(app, cfg, e)) != ERR_OK ||
         (rc = srv_app_init_s3(app, cfg, e)) != ERR_OK ||
-        (rc = init_uploads(app, cfg, e)) != ERR_OK || (rc = init_resize(app, cfg, e)) != ERR_OK)
+        (rc = init_uploads(app, cfg, e)) != ERR_OK || (rc = init_resize(app, cfg, e)) != ERR_OK ||
+        (rc = srv_app_init_events(app, cfg, e)) != ERR_OK)
         return rc;
     return ERR_OK;
 }
@@ -211,6 +212,7 @@ void srv_app_free(struct srv_app *app)
     app->key_cache = NULL;
     srv_app_free_pipeline(app); /* before the S3 clients it may borrow */
     srv_app_free_s3(app);
+    srv_app_free_events(app);
 }
 
 void srv_app_store_started(struct srv_app *app, unsigned port)

@@ -144,6 +144,33 @@ static const struct cfg_entry table[] = {
      "Allowed clock difference in seconds for JWT exp and nbf"},
     {"IMGSVC_JWT_MAX_BYTES", CFG_INT, 256, 65536, "8192", NULL, F(jwt_max_bytes),
      "Longest JWT accepted, in bytes"},
+    {"IMGSVC_EVENTS_TOKEN", CFG_SECRET, 0, 256, "", NULL, F(events_token),
+     "Shared token of POST /v1/events/s3 (16 to 256 of A-Z a-z 0-9 . _ ~ -), sent as "
+     "Authorization: Bearer (MinIO) or ?token= (Ceph RGW); empty: SNS-signed deliveries only "
+     "(or anything when authentication is off on loopback)"},
+    {"IMGSVC_EVENTS_MAX_BYTES", CFG_INT, 1 * KIB, 64 * MIB, "1048576", NULL, F(events_max_bytes),
+     "Largest event notification body in bytes (413 payload_too_large past it)"},
+    {"IMGSVC_EVENTS_MAX_RECORDS", CFG_INT, 1, 10000, "100", NULL, F(events_max_records),
+     "Most records in one event notification (413 past it)"},
+    {"IMGSVC_EVENTS_RETRY_AFTER_S", CFG_INT, 1, 3600, "5", NULL, F(events_retry_after_s),
+     "Retry-After in seconds of a 503 when the event queue is full"},
+    {"IMGSVC_SNS_CERT_HOSTS", CFG_STRING, 1, 1024, "sns.*.amazonaws.com", NULL, F(sns_cert_hosts),
+     "Comma-separated host patterns ('*' = one DNS label) SNS SigningCertURL and SubscribeURL "
+     "must be on (https, port 443; certificates end in .pem)"},
+    {"IMGSVC_SNS_TOPIC_ARNS", CFG_STRING, 0, 16384, "", NULL, F(sns_topic_arns),
+     "Comma-separated SNS TopicArns accepted; empty: any topic (anyone with an AWS account "
+     "can then subscribe this endpoint to their topic and send it signed events)"},
+    {"IMGSVC_SNS_CA_FILE", CFG_STRING, 0, 4096, "", NULL, F(sns_ca_file),
+     "PEM CA bundle for fetching SNS certificates and SubscribeURLs; empty: the system CAs"},
+    {"IMGSVC_SNS_CONNECT_TO", CFG_STRING, 0, 4096, "", NULL, F(sns_connect_to),
+     "Comma-separated curl CONNECT_TO pins HOST:443:ADDR:PORT for SNS fetches (proxies and "
+     "tests; TLS still checks HOST); empty: none"},
+    {"IMGSVC_SNS_TIMEOUT_MS", CFG_INT, 100, 60000, "5000", NULL, F(sns_timeout_ms),
+     "Deadline of one SNS certificate or SubscribeURL fetch in milliseconds"},
+    {"IMGSVC_SNS_MAX_CERT_BYTES", CFG_INT, 1 * KIB, 1 * MIB, "65536", NULL, F(sns_max_cert_bytes),
+     "Largest SNS certificate or SubscribeURL answer in bytes"},
+    {"IMGSVC_SNS_CERT_CACHE", CFG_INT, 1, 1024, "32", NULL, F(sns_cert_cache),
+     "SNS signing certificates kept in memory (by URL, least recently used evicted)"},
     {"AWS_REGION", CFG_STRING, 1, 64, "us-east-1", NULL, F(aws_region),
      "Region used to sign S3 requests"},
     {"AWS_ACCESS_KEY_ID", CFG_STRING, 0, 128, "", NULL, F(aws_access_key_id),

@@ -92,6 +92,18 @@ struct srv_config {
     char *jwt_audience;
     long long jwt_leeway_s;
     long long jwt_max_bytes;
+    /* event webhook and SNS */
+    char *events_token;
+    long long events_max_bytes;
+    long long events_max_records;
+    long long events_retry_after_s;
+    char *sns_cert_hosts;
+    char *sns_topic_arns;
+    char *sns_ca_file;
+    char *sns_connect_to;
+    long long sns_timeout_ms;
+    long long sns_max_cert_bytes;
+    long long sns_cert_cache;
     /* AWS */
     char *aws_region;
     char *aws_access_key_id;

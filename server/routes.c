@@ -23,6 +23,11 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
                                   (size_t)app->cfg->max_image_bytes};
     out[n++] = (struct srv_route){"POST", "/v1/info", h_info, &app->resize,
                                   (size_t)app->cfg->max_image_bytes};
+    app->events.submit = app->pipe_submit; /* serve set it once its pool runs */
+    app->events.submit_arg = app->pipe_submit_arg;
+    out[n++] = (struct srv_route){"POST", "/v1/events/s3", h_events_post, &app->events,
+                                  (size_t)app->cfg->events_max_bytes};
+    out[n++] = (struct srv_route){"HEAD", "/v1/events/s3", h_events_head, &app->events, 0};
     if (app->cfg->debug_routes) {
         out[n++] = (struct srv_route){"POST", "/debug/echo", h_debug_echo, NULL,
                                       (size_t)app->cfg->max_json_bytes};

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "handlers/auth.h"
+#include "handlers/events.h"
 #include "handlers/health.h"
 #include "handlers/pipeline.h"
 #include "handlers/resize.h"
@@ -52,6 +53,7 @@ struct srv_app {
     struct s3_client *pipe_s3;   /* its client of the embedded store (NULL with a real S3) */
     struct srv_pool *pool;       /* serve's worker pool (borrowed) */
     struct h_status_ctx status;  /* GET /v1/uploads/{uploadId} */
+    struct h_events_ctx events;  /* POST /v1/events/s3 (server/app_events.c) */
 };
 
 /*
@@ -69,6 +71,10 @@ void srv_app_free(struct srv_app *app);
  */
 enum err_code srv_app_init_s3(struct srv_app *app, const struct srv_config *cfg, struct err *e);
 void srv_app_free_s3(struct srv_app *app);
+
+/* The event webhook's context: token rule, SNS fetcher, limits. (server/app_events.c) */
+enum err_code srv_app_init_events(struct srv_app *app, const struct srv_config *cfg, struct err *e);
+void srv_app_free_events(struct srv_app *app);
 
 /* The pipeline's settings from the configuration: limits and multipart policy (as
  * /v1/resize), the temp GET cap (IMGSVC_MAX_IMAGE_BYTES), attempts and backoff
