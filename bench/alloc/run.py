@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Allocator benchmark: resident memory of `imgsvc serve` over a long resize load.
+
+For each allocator configuration (glibc's malloc with its default arenas, glibc with
+MALLOC_ARENA_MAX=2, and Debian's jemalloc through LD_PRELOAD) this starts `imgsvc serve` on
+loopback (embedded store on an ephemeral port, a private data folder), drives POST /v1/resize
+with C client threads for D seconds, samples VmRSS from /proc/PID/status every S seconds, stops
+the server with SIGTERM, and prints one JSON document with every series and its summary:
+RSS after the warm-up minute, at the end, the maximum, the mean of the last quarter and the
+growth rate over the second half (least squares, MB per hour).
+
+The workload mixes what a long-running service sees: the corpus photos (4032x3024 JPEGs) and the
+formats/ files (WebP, PNG with alpha, HEIC, AVIF, GIF, CMYK, 16-bit PNG, progressive JPEG),
+resized to pseudo-random widths (32 to 2048) and encoded as JPEG, WebP or PNG; the same seeded
+sequence for every configuration, so each sees the same requests in the same order per thread.
+
+usage: bench/alloc/run.py [--bin build/imgsvc] [--corpus DIR] [--duration 600] [--clients 4]
+                          [--interval 5] [--configs glibc,arena2,jemalloc] [--quick]
+
+The corpus is $IMGSVC_CORPUS_DIR or ~/.cache/imgsvc/corpus (see bench/imaging/imaging_run.sh
+to build it). Requests only go to 127.0.0.1. --quick: 20 seconds per configuration.
+"""
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+CONFIGS = {
+    "glibc": {"what": "glibc malloc, default arenas (8 x cores)", "env": {}},
+    "arena2": {"what": "glibc malloc, MALLOC_ARENA_MAX=2", "env": {"MALLOC_ARENA_MAX": "2"}},
+    "jemalloc": {"what": "jemalloc 5.3 (Debian libjemalloc2) via LD_PRELOAD",
+                 "env": {"LD_PRELOAD": JEMALLOC}},
+}
+FORMATS = ["jpeg", "webp", "png"]
+
+
+def read_status(pid):
+    """VmRSS, VmHWM (MB) and Threads of a process, or None when it is gone."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(val.split()[0]) / 1024.0
+                elif key == "Threads":
+                    out[key] = int(val)
+    except OSError:
+        return None
+    return out
+
+
+def load_inputs(corpus):
+    """(name, bytes) of every usable corpus image."""
+    inputs = []
+    for sub in ("photos", "formats"):
+        d = os.path.join(corpus, sub)
+        for name in sorted(os.listdir(d)):
+            if name.startswith("large-"):  # 108 MP: one image would dominate the run
+                continue
+            with open(os.path.join(d, name), "rb") as f:
+                inputs.append((f"{sub}/{name}", f.read()))
+    return inputs
+
+
+def start_server(binary, extra_env, log_path, data_dir):
+    """Starts `imgsvc serve` with its log in log_path; returns (process, API port)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMGSVC_", "MALLOC_", "LD_PRELOAD", "AWS_"))}
+    env.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1", "IMGSVC_STORE_PORT": "0",
+                "IMGSVC_DATA_DIR": data_dir, "IMGSVC_RESIZE_QUEUE": "64"})
+    env.update(extra_env)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=log)
+    deadline = time.time() + 20
+    while time.time() < deadline and proc.poll() is None:
+        with open(log_path) as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if rec.get("msg") == "listening" and "server" not in rec:
+                    return proc, rec["port"]
+        time.sleep(0.1)
+    proc.kill()
+    with open(log_path) as f:
+        raise RuntimeError("imgsvc did not start: " + f.read()[-2000:])
+
+
+def client(port, inputs, seed, stop_at, counts, lock):
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    ok = err = 0
+    codes = {}
+    while time.time() < stop_at:
+        name, body = inputs[rnd.randrange(len(inputs))]
+        w = rnd.choice([32, 64, 150, 320, 480, 640, 800, 1080, 1440, 2048])
+        fmt = rnd.choice(FORMATS)
+        try:
+            conn.request("POST", f"/v1/resize?w={w}&format={fmt}&q=80", body=body,
+                         headers={"Content-Type": "application/octet-stream"})
+            r = conn.getresponse()
+            r.read()
+            codes[r.status] = codes.get(r.status, 0) + 1
+            if r.status == 200:
+                ok += 1
+            else:
+                err += 1
+        except (OSError, http.client.HTTPException):
+            err += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.close()
+    with lock:
+        counts["ok"] += ok
+        counts["errors"] += err
+        for k, v in codes.items():
+            counts["codes"][str(k)] = counts["codes"].get(str(k), 0) + v
+
+
+def slope_mb_per_hour(points):
+    """Least-squares slope of (t seconds, MB) points, in MB per hour."""
+    if len(points) < 2:
+        return 0.0
+    mt = statistics.fmean(p[0] for p in points)
+    mv = statistics.fmean(p[1] for p in points)
+    num = sum((t - mt) * (v - mv) for t, v in points)
+    den = sum((t - mt) ** 2 for t, _ in points)
+    return num / den * 3600.0 if den else 0.0
+
+
+def run_config(name, args, inputs):
+    cfg = CONFIGS[name]
+    data_dir = tempfile.mkdtemp(prefix="imgsvc-alloc-")
+    log_path = os.path.join(data_dir, "server.log")
+    load_before = os.getloadavg()
+    proc, port = start_server(args.bin, cfg["env"], log_path, os.path.join(data_dir, "data"))
+    counts = {"ok": 0, "errors": 0, "codes": {}}
+    lock = threading.Lock()
+    t0 = time.time()
+    stop_at = t0 + args.duration
+    threads = [threading.Thread(target=client, args=(port, inputs, 1000 + i, stop_at, counts,
+                                                     lock)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    samples = []
+    cpu0 = cpu_seconds(proc.pid)
+    while time.time() < stop_at and proc.poll() is None:
+        st = read_status(proc.pid)
+        if st:
+            samples.append([round(time.time() - t0, 1), round(st["VmRSS"], 1), st["Threads"]])
+        time.sleep(min(args.interval, max(0.0, stop_at - time.time())))
+    for t in threads:
+        t.join()
+    st = read_status(proc.pid) or {}
+    if st:
+        samples.append([round(time.time() - t0, 1), round(st["VmRSS"], 1), st["Threads"]])
+    cpu = cpu_seconds(proc.pid) - cpu0
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = "killed"
+    elapsed = time.time() - t0
+    rss = [(s[0], s[1]) for s in samples]
+    warm = [v for t, v in rss if t >= min(60.0, args.duration / 4)]
+    last_q = [v for t, v in rss if t >= args.duration * 0.75]
+    second_half = [(t, v) for t, v in rss if t >= args.duration / 2]
+    return {
+        "config": name, "what": cfg["what"], "env": cfg["env"],
+        "duration_s": round(elapsed, 1), "clients": args.clients,
+        "requests_ok": counts["ok"], "errors": counts["errors"], "status_codes": counts["codes"],
+        "images_per_s": round(counts["ok"] / elapsed, 2), "server_cpu_s": round(cpu, 1),
+        "exit_status": rc, "loadavg_before": " ".join(f"{x:.2f}" for x in load_before),
+        "loadavg_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "rss_mb": {
+            "after_warmup": warm[0] if warm else None,
+            "final": rss[-1][1] if rss else None,
+            "max": max((v for _, v in rss), default=None),
+            "peak_hwm": round(st.get("VmHWM", 0.0), 1),
+            "mean_last_quarter": round(statistics.fmean(last_q), 1) if last_q else None,
+            "growth_mb_per_hour_second_half": round(slope_mb_per_hour(second_half), 1),
+        },
+        "threads_max": max((s[2] for s in samples), default=None),
+        "samples_t_rss_threads": samples,
+    }
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def machine():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def version(binary):
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.environ.get("IMGSVC_BIN",
+                                                    os.path.join(root, "build", "imgsvc")))
+    ap.add_argument("--corpus", default=os.environ.get("IMGSVC_CORPUS_DIR") or os.path.expanduser(
+        "~/.cache/imgsvc/corpus"))
+    ap.add_argument("--duration", type=float, default=600.0)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--interval", type=float, default=5.0)
+    ap.add_argument("--configs", default="glibc,arena2,jemalloc")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.interval = 20.0, 1.0
+    names = args.configs.split(",")
+    for n in names:
+        if n not in CONFIGS:
+            sys.exit(f"run.py: unknown configuration {n!r} (one of {', '.join(CONFIGS)})")
+    if "jemalloc" in names and not os.path.exists(JEMALLOC):
+        sys.exit(f"run.py: {JEMALLOC} is missing: apt-get install libjemalloc2")
+    if not os.path.isdir(os.path.join(args.corpus, "photos")):
+        sys.exit(f"run.py: no corpus at {args.corpus} (set IMGSVC_CORPUS_DIR)")
+    inputs = load_inputs(args.corpus)
+    doc = {"benchmark": "alloc", "workload": "POST /v1/resize, corpus photos and formats, "
+           "random widths 32-2048, JPEG/WebP/PNG out", "machine": machine(),
+           "imgsvc": version(args.bin), "binary": os.path.abspath(args.bin),
+           "settings": {"duration_s": args.duration, "clients": args.clients,
+                        "interval_s": args.interval, "inputs": len(inputs),
+                        "server_env": {"IMGSVC_RESIZE_QUEUE": "64", "other": "defaults"}},
+           "results": []}
+    for n in names:
+        print(f"run.py: {n} for {args.duration:.0f} s", file=sys.stderr, flush=True)
+        doc["results"].append(run_config(n, args, inputs))
+    print(json.dumps(doc))
+
+
+if __name__ == "__main__":
+    main()
