@@ -171,6 +171,9 @@ static const struct cfg_entry table[] = {
      "Largest SNS certificate or SubscribeURL answer in bytes"},
     {"IMGSVC_SNS_CERT_CACHE", CFG_INT, 1, 1024, "32", NULL, F(sns_cert_cache),
      "SNS signing certificates kept in memory (by URL, least recently used evicted)"},
+    {"IMGSVC_LAMBDA_DEADLINE_MARGIN_MS", CFG_INT, 0, 600000, "2000", NULL,
+     F(lambda_deadline_margin_ms), "imgsvc lambda: no record starts with less time than this "
+     "left before the invocation's deadline (the invocation answers an error; Lambda retries)"},
     {"AWS_REGION", CFG_STRING, 1, 64, "us-east-1", NULL, F(aws_region),
      "Region used to sign S3 requests"},
     {"AWS_ACCESS_KEY_ID", CFG_STRING, 0, 128, "", NULL, F(aws_access_key_id),

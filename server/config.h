@@ -104,6 +104,8 @@ struct srv_config {
     long long sns_timeout_ms;
     long long sns_max_cert_bytes;
     long long sns_cert_cache;
+    /* imgsvc lambda */
+    long long lambda_deadline_margin_ms;
     /* AWS */
     char *aws_region;
     char *aws_access_key_id;

@@ -3,8 +3,8 @@
  *
  *   imgsvc serve      run the HTTP API (the long-running service)
  *   imgsvc config     print the effective settings (secrets masked); --markdown: the table
- *   imgsvc process    run the event handler on one S3 event (later)
- *   imgsvc lambda     run as an AWS Lambda function (later)
+ *   imgsvc process    run the event handler on one S3 event (server/cmd_process.c)
+ *   imgsvc lambda     run as an AWS Lambda function (server/cmd_lambda.c)
  *   imgsvc presign    print a presigned S3 URL (later)
  * Settings come only from the environment (see server/config.c); a bad value stops the
  * program before anything starts, naming the variable and the allowed range.
@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "server/cmd_lambda.h"
 #include "server/cmd_presign.h"
+#include "server/cmd_process.h"
 #include "server/config.h"
 #include "server/serve.h"
 
@@ -30,9 +32,9 @@ static void usage(FILE *out)
             "  serve              run the HTTP API until SIGTERM/SIGINT\n"
             "  config             print the effective settings (secrets masked)\n"
             "  config --markdown  print the settings table in Markdown\n"
-            "  process FILE|-     run the event handler on one S3 event (not yet "
-            "available)\n"
-            "  lambda             run as an AWS Lambda function (not yet available)\n"
+            "  process FILE|-     run the event handler on one S3 event document, print the\n"
+            "                     results as JSON (--key KEY: one temp key; --help)\n"
+            "  lambda             run as an AWS Lambda function (Runtime API loop; --help)\n"
             "  presign            print a presigned S3 URL (not yet available)\n\n"
             "options:\n"
             "  -h, --help         this text\n"
@@ -87,7 +89,7 @@ int main(int argc, char **argv)
     if (srv_config_load(&cfg, NULL, NULL, &e) != ERR_OK) {
         fprintf(stderr, "imgsvc: configuration error: %s\n", e.msg);
         srv_config_free(&cfg);
-        return 2;
+        return strcmp(cmd, "lambda") == 0 ? srv_cmd_lambda_init_failed(e.msg) : 2;
     }
     enum log_level lvl = LOGL_INFO;
     if (log_level_parse(cfg.log_level, &lvl))
@@ -99,6 +101,10 @@ int main(int argc, char **argv)
         rc = srv_serve(&cfg);
     else if (strcmp(cmd, "presign") == 0)
         rc = srv_cmd_presign(&cfg, argc - 2, argv + 2);
+    else if (strcmp(cmd, "process") == 0)
+        rc = srv_cmd_process(&cfg, argc - 2, argv + 2);
+    else if (strcmp(cmd, "lambda") == 0)
+        rc = srv_cmd_lambda(&cfg, argc - 2, argv + 2);
     else
         rc = not_yet(cmd);
     srv_config_free(&cfg);

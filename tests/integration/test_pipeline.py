@@ -7,6 +7,7 @@ the code), the temp object is gone. Needs the image corpus (../shared/corpus), e
 A duplicate event is made by PUTting identical bytes to the temp key again after the upload is
 ready: the store emits a second ObjectCreated record for an object with the same ETag, which the
 pipeline must answer done_before (temp deleted, manifest untouched)."""
+import hashlib
 import json
 import os
 import struct
@@ -258,6 +259,88 @@ class Pipeline(unittest.TestCase):
         self.assertIn("# TYPE imgsvc_upload_to_ready_seconds histogram", text)
         self.assertIn("imgsvc_pipeline_queue_depth ", text)
         self.assertIn("imgsvc_pipeline_records_received_total ", text)
+
+
+def ceph_event(key, etag, sequencer, size, bucket=BUCKET):
+    """One Ceph RGW ObjectCreated:Put notification (the key as written)."""
+    rec = {"eventVersion": "2.2", "eventSource": "ceph:s3", "awsRegion": "",
+           "eventTime": "2026-11-24T12:00:00.000000Z", "eventName": "ObjectCreated:Put",
+           "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket},
+                  "object": {"key": key, "size": size, "eTag": etag, "sequencer": sequencer}}}
+    return json.dumps({"Records": [rec]})
+
+
+class PipelineByWebhook(unittest.TestCase):
+    """The store emits no events here (IMGSVC_STORE_EVENT_PREFIX points elsewhere): every record
+    comes through POST /v1/events/s3, so the test chooses ETags and sequencers."""
+
+    @classmethod
+    def setUpClass(cls):
+        need_corpus()
+        cls.srv = start_store({"IMGSVC_STORE_EVENT_PREFIX": "none/"})
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.srv.stop() != 0:
+            raise AssertionError("imgsvc did not exit 0")
+
+    def setUp(self):
+        require_bin(self)
+
+    def send(self, key, data, sequencer):
+        """Posts a record for `key` with the ETag of `data`; returns the pipeline's log line."""
+        before = len(self.lines(key))
+        body = ceph_event(key, hashlib.md5(data).hexdigest(), sequencer, len(data))
+        status, _, doc = self.srv.request("POST", "/v1/events/s3", body=body,
+                                          headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 202, doc)
+        deadline = time.time() + WAIT_S
+        while time.time() < deadline:
+            got = self.lines(key)
+            if len(got) > before:
+                return got[-1]
+            time.sleep(0.05)
+        self.fail(f"no pipeline line for {key}")
+
+    def lines(self, key):
+        return [r for r in self.srv.logs() if r.get("msg") == "record" and r.get("key") == key]
+
+    def test_sequencer_orders_overwrites_and_repeats_are_no_ops(self):
+        names = sorted(os.listdir(PHOTOS))[:2]
+        a, b = (open(os.path.join(PHOTOS, n), "rb").read() for n in names)
+        body = json.dumps({"domain": "chatroom", "ids": {"chatroomId": "r1"},
+                           "contentType": "image/jpeg"})
+        status, _, doc = self.srv.json("POST", "/v1/uploads", body=body)
+        self.assertEqual(status, 201)
+        key = doc["key"]
+        store = f"127.0.0.1:{self.srv.store_port}"
+        self.assertEqual(raw("PUT", doc["url"], body=a, headers=doc["headers"])[0], 200)
+        self.assertEqual(self.send(key, a, "0000000000000010")["outcome"], "ready")
+        _, _, m1 = raw("GET", store, "/" + BUCKET + "/" + doc["manifest"], headers=sign_headers(
+            "GET", store, "/" + BUCKET + "/" + doc["manifest"], AK, SK))
+        self.assertEqual(json.loads(m1)["source"]["sequencer"], "0000000000000010")
+        # the same record again: the temp is gone and the manifest is there
+        line = self.send(key, a, "0000000000000010")
+        self.assertEqual((line["outcome"], line["reason"]), ("done_before", "ready"))
+        # an overwrite whose record is older than the manifest's: stale, the temp stays
+        self.assertEqual(raw("PUT", doc["url"], body=b, headers=doc["headers"])[0], 200)
+        line = self.send(key, b, "000000000000000F")
+        self.assertEqual((line["outcome"], line["reason"]), ("ignored", "stale_sequencer"))
+        self.assertEqual(storelib_head(self.srv, key), 200)
+        # its real record (a later sequencer): processed again, the manifest follows the bytes
+        self.assertEqual(self.send(key, b, "0000000000000011")["outcome"], "ready")
+        self.assertEqual(storelib_head(self.srv, key), 404)
+        _, _, m2 = raw("GET", store, "/" + BUCKET + "/" + doc["manifest"], headers=sign_headers(
+            "GET", store, "/" + BUCKET + "/" + doc["manifest"], AK, SK))
+        m2 = json.loads(m2)
+        self.assertEqual((m2["source"]["size"], m2["source"]["sequencer"]),
+                         (len(b), "0000000000000011"))
+        self.assertEqual(m2["source"]["etag"], hashlib.md5(b).hexdigest())
+
+    def test_records_without_a_temp(self):
+        uid = "0b8f2a4e-1c3d-4e5f-9a6b-7c8d9e0f1a2b_1700000000"
+        line = self.send(f"delete/feed/f9/{uid}.jpeg", b"x", "01")
+        self.assertEqual((line["outcome"], line["reason"]), ("ignored", "temp_missing"))
 
 
 def storelib_head(srv, key):
