@@ -144,6 +144,16 @@ static const struct cfg_entry table[] = {
      "Allowed clock difference in seconds for JWT exp and nbf"},
     {"IMGSVC_JWT_MAX_BYTES", CFG_INT, 256, 65536, "8192", NULL, F(jwt_max_bytes),
      "Longest JWT accepted, in bytes"},
+    {"IMGSVC_RECONCILE_INTERVAL_S", CFG_INT, 0, 86400, "60", NULL, F(reconcile_interval_s),
+     "Seconds between reconciler passes (at start, then every N s: list delete/ and process "
+     "uploads whose event was lost); 0: off"},
+    {"IMGSVC_RECONCILE_GRACE_S", CFG_INT, 0, 86400, "30", NULL, F(reconcile_grace_s),
+     "Age in seconds (by LastModified) a temp object must reach before the reconciler takes it"},
+    {"IMGSVC_RECONCILE_MAX_KEYS", CFG_INT, 1, 10000000, "10000", NULL, F(reconcile_max_keys),
+     "Most temp objects one reconciler pass lists; the rest wait for the next pass"},
+    {"IMGSVC_REPROCESS_MAX_KEYS", CFG_INT, 1, 1000000, "10000", NULL, F(reprocess_max_keys),
+     "Most uploads one POST /v1/objects/reprocess may queue (larger prefixes: the CLI "
+     "`imgsvc reprocess`)"},
     {"IMGSVC_EVENTS_TOKEN", CFG_SECRET, 0, 256, "", NULL, F(events_token),
      "Shared token of POST /v1/events/s3 (16 to 256 of A-Z a-z 0-9 . _ ~ -), sent as "
      "Authorization: Bearer (MinIO) or ?token= (Ceph RGW); empty: SNS-signed deliveries only "

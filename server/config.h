@@ -104,6 +104,11 @@ struct srv_config {
     long long sns_timeout_ms;
     long long sns_max_cert_bytes;
     long long sns_cert_cache;
+    /* reconciler and reprocess */
+    long long reconcile_interval_s;
+    long long reconcile_grace_s;
+    long long reconcile_max_keys;
+    long long reprocess_max_keys;
     /* imgsvc lambda */
     long long lambda_deadline_margin_ms;
     /* AWS */

@@ -16,6 +16,7 @@
 #include "server/cmd_lambda.h"
 #include "server/cmd_presign.h"
 #include "server/cmd_process.h"
+#include "server/cmd_reprocess.h"
 #include "server/config.h"
 #include "server/serve.h"
 
@@ -35,6 +36,8 @@ static void usage(FILE *out)
             "  process FILE|-     run the event handler on one S3 event document, print the\n"
             "                     results as JSON (--key KEY: one temp key; --help)\n"
             "  lambda             run as an AWS Lambda function (Runtime API loop; --help)\n"
+            "  reprocess --prefix P  regenerate variants and manifests of existing uploads\n"
+            "                     from their origins with the current presets (--help)\n"
             "  presign            print a presigned S3 URL (not yet available)\n\n"
             "options:\n"
             "  -h, --help         this text\n"
@@ -76,7 +79,8 @@ int main(int argc, char **argv)
         srv_config_markdown(stdout);
         return 0;
     }
-    static const char *const known[] = {"serve", "config", "process", "lambda", "presign"};
+    static const char *const known[] = {"serve",  "config",  "process",
+                                        "lambda", "presign", "reprocess"};
     bool ok = false;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         ok = ok || strcmp(cmd, known[i]) == 0;
@@ -101,6 +105,8 @@ int main(int argc, char **argv)
         rc = srv_serve(&cfg);
     else if (strcmp(cmd, "presign") == 0)
         rc = srv_cmd_presign(&cfg, argc - 2, argv + 2);
+    else if (strcmp(cmd, "reprocess") == 0)
+        rc = srv_cmd_reprocess(&cfg, argc - 2, argv + 2);
     else if (strcmp(cmd, "process") == 0)
         rc = srv_cmd_process(&cfg, argc - 2, argv + 2);
     else if (strcmp(cmd, "lambda") == 0)

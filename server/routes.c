@@ -28,6 +28,9 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     out[n++] = (struct srv_route){"POST", "/v1/events/s3", h_events_post, &app->events,
                                   (size_t)app->cfg->events_max_bytes};
     out[n++] = (struct srv_route){"HEAD", "/v1/events/s3", h_events_head, &app->events, 0};
+    srv_app_reprocess_ctx(app); /* serve opened the pipeline before building the routes */
+    out[n++] = (struct srv_route){"POST", "/v1/objects/reprocess", h_reprocess_post,
+                                  &app->reprocess, (size_t)app->cfg->max_json_bytes};
     if (app->cfg->debug_routes) {
         out[n++] = (struct srv_route){"POST", "/debug/echo", h_debug_echo, NULL,
                                       (size_t)app->cfg->max_json_bytes};

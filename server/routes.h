@@ -10,6 +10,7 @@
 #include "handlers/events.h"
 #include "handlers/health.h"
 #include "handlers/pipeline.h"
+#include "handlers/reprocess.h"
 #include "handlers/resize.h"
 #include "handlers/status.h"
 #include "handlers/store.h"
@@ -23,6 +24,8 @@
 #include "server/router.h"
 
 #define SRV_MAX_ROUTES 32
+
+struct srv_reconciler;
 
 /* What the handlers need, built once by `serve` (srv_app_init) and borrowed by the routes. */
 struct srv_app {
@@ -54,6 +57,9 @@ struct srv_app {
     struct srv_pool *pool;       /* serve's worker pool (borrowed) */
     struct h_status_ctx status;  /* GET /v1/uploads/{uploadId} */
     struct h_events_ctx events;  /* POST /v1/events/s3 (server/app_events.c) */
+    /* the reconciler and POST /v1/objects/reprocess (server/app_reconcile.c) */
+    struct h_reprocess_ctx reprocess;
+    struct srv_reconciler *reconciler; /* NULL when off */
 };
 
 /*
@@ -96,6 +102,17 @@ void srv_app_free_pipeline(struct srv_app *app);
 /* The embedded store's on_event hook (arg: the app): parses the records and submits each;
  * one that cannot be queued is logged and counted (the reconciler finds its object later). */
 void srv_app_store_event(void *arg, const char *records_json, size_t len);
+
+/* Fills app->reprocess (the route's context: auth, the pipeline's S3 client, the bound, a submit
+ * hook that queues h_pipeline_reprocess jobs on app->pool). Call once the pipeline exists,
+ * before the routes are built. (server/app_reconcile.c) */
+void srv_app_reprocess_ctx(struct srv_app *app);
+
+/* Starts the reconciler thread (server/reconciler.h) on the pipeline's S3 client and submit hook
+ * unless IMGSVC_RECONCILE_INTERVAL_S is 0 or no pipeline runs. Stop it with
+ * srv_app_stop_reconciler before the pool drains. (server/app_reconcile.c) */
+enum err_code srv_app_start_reconciler(struct srv_app *app, struct err *e);
+void srv_app_stop_reconciler(struct srv_app *app);
 
 /* The /readyz check of a real S3: a one-key listing of the bucket. */
 bool srv_app_s3_ready(void *arg, char *detail, size_t cap);

@@ -269,11 +269,14 @@ int srv_serve(const struct srv_config *cfg)
     log_listening(NULL, cfg->listen_addr, srv_http_port(the_http));
     if (the_store_http != NULL) /* after the API's line, which tools wait for first */
         log_listening("store", cfg->store_listen_addr, srv_http_port(the_store_http));
+    if (srv_app_start_reconciler(&app, &e) != ERR_OK) /* first pass at once */
+        log_msg(LOGL_ERROR, "main", NULL, "reconciler not started: %s", e.msg);
 
     int sig = 0;
     sigwait(&set, &sig);
     log_msg(LOGL_INFO, "main", NULL, "signal %d: draining (deadline %lld s)", sig,
             cfg->shutdown_timeout_s);
+    srv_app_stop_reconciler(&app); /* before the pool drains: it submits to it */
     int rc = drain(cfg, &set);
     s3_store_close(app.store);
     app.store = NULL;
