@@ -119,10 +119,12 @@ static enum cred check_credentials(const struct h_events_ctx *c, const struct h_
         return CRED_NONE;
     if (c->allow_unauthenticated && c->token[0] == '\0')
         return CRED_NONE; /* dev: whatever was sent does not matter */
-    if (auth != NULL) {
-        if (strncasecmp(auth, "Bearer ", 7) != 0)
-            return CRED_BAD;
-        bearer = auth + 7;
+    if (auth != NULL) {   /* "Bearer <token>", or the bare token older MinIO releases send */
+        bearer = auth;
+        if (strncasecmp(auth, "Bearer ", 7) == 0)
+            bearer = auth + 7;
+        else if (strchr(auth, ' ') != NULL)
+            return CRED_BAD; /* another scheme */
         while (*bearer == ' ')
             bearer++;
         if (!h_events_token_ok(c->token, bearer))

@@ -2,7 +2,7 @@
  * events.h: POST /v1/events/s3, the webhook S3 stores push ObjectCreated notifications to.
  *
  * Senders and how they authenticate:
- *   MinIO            webhook target with auth_token    Authorization: Bearer <token>
+ *   MinIO            webhook target with auth_token    Authorization: Bearer <token> (or bare)
  *   Ceph RGW         topic push-endpoint URL            ...?token=<token> (RGW cannot add headers)
  *   AWS S3 via SNS   HTTPS subscription                 the SNS envelope's signature
  * The token (IMGSVC_EVENTS_TOKEN) is compared in constant time and never logged. An SNS
