@@ -6,6 +6,7 @@
  *   imgsvc process    run the event handler on one S3 event (server/cmd_process.c)
  *   imgsvc lambda     run as an AWS Lambda function (server/cmd_lambda.c)
  *   imgsvc presign    print a presigned S3 URL (later)
+ *   imgsvc healthcheck  GET /healthz of the running service (the image's HEALTHCHECK)
  * Settings come only from the environment (see server/config.c); a bad value stops the
  * program before anything starts, naming the variable and the allowed range.
  */
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "server/cmd_healthcheck.h"
 #include "server/cmd_lambda.h"
 #include "server/cmd_presign.h"
 #include "server/cmd_process.h"
@@ -38,7 +40,9 @@ static void usage(FILE *out)
             "  lambda             run as an AWS Lambda function (Runtime API loop; --help)\n"
             "  reprocess --prefix P  regenerate variants and manifests of existing uploads\n"
             "                     from their origins with the current presets (--help)\n"
-            "  presign            print a presigned S3 URL (not yet available)\n\n"
+            "  presign            print a presigned S3 URL (not yet available)\n"
+            "  healthcheck [--path P]  exit 0 when the local service answers GET /healthz\n"
+            "                     (or P) with 200: the container's HEALTHCHECK\n\n"
             "options:\n"
             "  -h, --help         this text\n"
             "  -V, --version      the version\n\n"
@@ -79,8 +83,8 @@ int main(int argc, char **argv)
         srv_config_markdown(stdout);
         return 0;
     }
-    static const char *const known[] = {"serve",  "config",  "process",
-                                        "lambda", "presign", "reprocess"};
+    static const char *const known[] = {"serve",   "config",    "process",    "lambda",
+                                        "presign", "reprocess", "healthcheck"};
     bool ok = false;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         ok = ok || strcmp(cmd, known[i]) == 0;
@@ -111,6 +115,8 @@ int main(int argc, char **argv)
         rc = srv_cmd_process(&cfg, argc - 2, argv + 2);
     else if (strcmp(cmd, "lambda") == 0)
         rc = srv_cmd_lambda(&cfg, argc - 2, argv + 2);
+    else if (strcmp(cmd, "healthcheck") == 0)
+        rc = srv_cmd_healthcheck(&cfg, argc - 2, argv + 2);
     else
         rc = not_yet(cmd);
     srv_config_free(&cfg);

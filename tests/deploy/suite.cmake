@@ -3,6 +3,7 @@
 #   dockerfile_lint[_selftest]   dockerfile-utils (tests/package.json) + the image's rules
 #   runtime_libs[_selftest]      apt-runtime.txt provides every library `ldd imgsvc` needs
 #   terraform_parse/_policy/_shape/_selftest   @cdktf/hcl2json over deploy/terraform/*.tf
+#   healthcheck                  `imgsvc healthcheck` (the HEALTHCHECK) against a real serve
 #   nginx_lb_selftest            the replicas' nginx config: nginx -t, balancing, failover
 # npm tools come from tests/node_modules (scripts/test.sh runs `npm ci` in tests/); a missing
 # tool skips (77), or fails under IMGSVC_TEST_STRICT=1.
@@ -16,7 +17,8 @@ set(_deploy_cases
     "terraform_policy|tf_check.py|policy"
     "terraform_shape|tf_check.py|shape"
     "terraform_selftest|tf_check.py|selftest"
-    "nginx_lb_selftest|nginx_lb.py|selftest")
+    "nginx_lb_selftest|nginx_lb.py|selftest"
+    "healthcheck|healthcheck.py|run")
 foreach(_case IN LISTS _deploy_cases)
     string(REPLACE "|" ";" _parts "${_case}")
     list(GET _parts 0 _name)
