@@ -80,6 +80,17 @@ void srv_app_reprocess_ctx(struct srv_app *app)
     app->reprocess.submit_arg = app;
 }
 
+/* The reconciler's submit hook: the pipeline's, but only while the queue is less than half
+ * full, so a backlog found by the reconciler never crowds out live events (a webhook sender
+ * would get 503s). ERR_BUSY ends the pass; the next one carries on. */
+static enum err_code reconcile_submit(void *arg, const struct s3_event_record *r)
+{
+    struct srv_app *app = arg;
+    if (app->pool == NULL || srv_pool_queued(app->pool) * 2 >= srv_pool_capacity(app->pool))
+        return ERR_BUSY;
+    return app->pipe_submit(app->pipe_submit_arg, r);
+}
+
 enum err_code srv_app_start_reconciler(struct srv_app *app, struct err *e)
 {
     srv_reconciler_register_metrics();
@@ -95,8 +106,8 @@ enum err_code srv_app_start_reconciler(struct srv_app *app, struct err *e)
                                     app->cfg->reconcile_interval_s,
                                     app->cfg->reconcile_grace_s,
                                     (size_t)app->cfg->reconcile_max_keys,
-                                    app->pipe_submit,
-                                    app->pipe_submit_arg};
+                                    reconcile_submit,
+                                    app};
     app->reconciler = srv_reconciler_start(&o, e);
     return app->reconciler != NULL ? ERR_OK : e->code;
 }

@@ -4,7 +4,8 @@
  * At start and then every IMGSVC_RECONCILE_INTERVAL_S seconds it runs one pass of
  * handlers/reconcile.h: list delete/ and hand every temp object older than
  * IMGSVC_RECONCILE_GRACE_S to the pipeline through the same submit hook as the webhook (the
- * worker pool and its bound). A pass that finds the queue full stops; the next one retries.
+ * worker pool and its bound; serve's hook refuses once the queue is half full, keeping the other
+ * half for live events). A pass that finds the queue full stops; the next one retries.
  * One log line per pass with its counts; metrics imgsvc_reconciler_runs_total,
  * imgsvc_reconciler_found_total (objects handed over) and imgsvc_reconciler_errors_total
  * (passes whose listing or submit failed). srv_reconciler_stop wakes the thread through a
