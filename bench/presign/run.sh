@@ -8,6 +8,10 @@
 #      (`node bench/anchors/presign-node.mjs serve`), both on ephemeral loopback ports.
 # Every measurement is repeated (-r, default 3) and the medians are compared; the runs are
 # interleaved (imgsvc, Node, imgsvc, ...) so that a busy moment of the machine hits both.
+# A control runs with them: GET /healthz on the same imgsvc at the same connection counts
+# (no work but HTTP and the access log), so a p99 inflated by other processes on a shared
+# machine shows in the control too. Every run records the load average (/proc/loadavg)
+# before and after it.
 # Prints one JSON document on stdout (progress goes to stderr): machine, versions, settings,
 # "inprocess", "http" and "targets" (issue 3: HTTP req/s >= 15x Node's and p99 <= 5 ms at 32
 # connections; in process >= 100x the SDK), each with the measured value and whether it is met.
@@ -77,7 +81,8 @@ work=$(mktemp -d)
 imgsvc_on_exit "rm -rf '$work'"
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 unset AWS_SESSION_TOKEN
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+load_before=$(loadavg)
 
 # ---- in process ---------------------------------------------------------------------------
 # One run per program invocation, alternating C and Node, so that a busy moment of the
@@ -85,6 +90,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 nowarm=
 if [ "$quick" -eq 1 ]; then nowarm="-w 0"; fi
 for r in $(seq 1 "$runs"); do
+    l0=$(loadavg)
     imgsvc_say "in process, run $r/$runs: presign_bench, ${inproc}s"
     # shellcheck disable=SC2086
     "$PRESIGN_BENCH" -d "$inproc" -r 1 $nowarm \
@@ -95,6 +101,8 @@ for r in $(seq 1 "$runs"); do
     "$node" "$anchor" inprocess -d "$inproc" -r 1 $nowarm \
         >"$work/inprocess-node-$r.json" 2>"$work/inprocess-node.log" ||
         { cat "$work/inprocess-node.log" >&2; imgsvc_die "presign-node.mjs inprocess failed"; }
+    echo "{\"run\":$r,\"load_before\":\"$l0\",\"load_after\":\"$(loadavg)\"}" \
+        >"$work/inprocess-load-$r.json"
 done
 
 # ---- over HTTP ----------------------------------------------------------------------------
@@ -146,6 +154,11 @@ wrk_run() { # wrk_run SERVER CONNECTIONS SECONDS -> the IMGSVC_BENCH line's JSON
     wrk -t "$threads" -c "$2" -d "${3}s" -s "$IMGSVC_ROOT/bench/presign/post.lua" \
         "http://127.0.0.1:${!port_var}/v1/uploads" | sed -n 's/^IMGSVC_BENCH //p'
 }
+healthz_run() { # healthz_run CONNECTIONS SECONDS: the control, GET /healthz on imgsvc
+    local port_var=imgsvc_port
+    wrk -t "$threads" -c "$1" -d "${2}s" -s "$IMGSVC_ROOT/bench/http/report.lua" \
+        "http://127.0.0.1:${!port_var}/healthz" | sed -n 's/^IMGSVC_BENCH //p'
+}
 if [ "$warmup" != 0 ]; then
     for c in $conns; do
         for s in imgsvc node; do
@@ -158,12 +171,18 @@ fi
 : >"$work/http.jsonl"
 for r in $(seq 1 "$runs"); do
     for c in $conns; do
-        for s in imgsvc node; do
+        for s in imgsvc node imgsvc_healthz; do
             imgsvc_say "run $r/$runs: $s, $c connections, ${duration}s"
-            line=$(wrk_run "$s" "$c" "$duration")
-            check_alive "$s"
+            l0=$(loadavg)
+            if [ "$s" = imgsvc_healthz ]; then
+                line=$(healthz_run "$c" "$duration")
+                check_alive imgsvc
+            else
+                line=$(wrk_run "$s" "$c" "$duration")
+                check_alive "$s"
+            fi
             [ -n "$line" ] || imgsvc_die "wrk printed no result for $s at $c connections"
-            echo "{\"server\":\"$s\",\"connections\":$c,\"run\":$r,${line#\{}" >>"$work/http.jsonl"
+            echo "{\"server\":\"$s\",\"connections\":$c,\"run\":$r,\"load_before\":\"$l0\",\"load_after\":\"$(loadavg)\",${line#\{}" >>"$work/http.jsonl"
         done
     done
 done

@@ -4,10 +4,14 @@
 usage: summarize.py WORKDIR   (with the run's settings in the environment, see run.sh)
 
 WORKDIR holds inprocess-imgsvc-<run>.json (presign_bench -r 1), inprocess-node-<run>.json
-(presign-node.mjs inprocess -r 1), one per run, and http.jsonl (one wrk result per line: server, connections, run, req_per_s,
-p50_ms, p99_ms, errors...). Medians are taken per metric over the runs; ratios compare
-imgsvc with Node (req/s and presigns/s: imgsvc / Node; latency: Node / imgsvc). The targets
-are issue 3's; each says what was measured and whether it is met. Nothing here asserts.
+(presign-node.mjs inprocess -r 1) and inprocess-load-<run>.json (load average before and after),
+one per run, and http.jsonl (one wrk result per line: server ("imgsvc", "node" or the control
+"imgsvc_healthz"), connections, run, load_before, load_after, req_per_s, p50_ms, p99_ms,
+errors...). Medians are taken per metric over the runs; ratios compare imgsvc with Node (req/s
+and presigns/s: imgsvc / Node; latency: Node / imgsvc). The targets are issue 3's; each says
+what was measured and whether it is met; the p99 target also carries the control's p99 (GET
+/healthz on the same server in the same run), which no presign work can make faster. Nothing
+here asserts.
 """
 import datetime
 import json
@@ -72,8 +76,9 @@ def http_side(rows):
            for k in ("req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")}
     med["req_per_s"] = round(med["req_per_s"], 1)
     med["errors"] = sum(sum(r["errors"].values()) for r in rows)
-    med["runs"] = [{k: r[k] for k in ("run", "requests", "req_per_s", "p50_ms", "p99_ms",
-                                      "max_ms", "errors")} for r in rows]
+    med["runs"] = [{k: r.get(k) for k in ("run", "requests", "req_per_s", "p50_ms", "p99_ms",
+                                          "max_ms", "errors", "load_before", "load_after")}
+                   for r in rows]
     return med
 
 
@@ -82,10 +87,14 @@ def http(rows):
     for c in sorted({r["connections"] for r in rows}):
         ours = http_side([r for r in rows if r["connections"] == c and r["server"] == "imgsvc"])
         node = http_side([r for r in rows if r["connections"] == c and r["server"] == "node"])
-        out.append({"connections": c, "imgsvc": ours, "node": node,
-                    "ratio_req_per_s": ratio(ours["req_per_s"], node["req_per_s"]),
-                    "ratio_p50": ratio(node["p50_ms"], ours["p50_ms"]),
-                    "ratio_p99": ratio(node["p99_ms"], ours["p99_ms"])})
+        ctl = [r for r in rows if r["connections"] == c and r["server"] == "imgsvc_healthz"]
+        entry = {"connections": c, "imgsvc": ours, "node": node,
+                 "ratio_req_per_s": ratio(ours["req_per_s"], node["req_per_s"]),
+                 "ratio_p50": ratio(node["p50_ms"], ours["p50_ms"]),
+                 "ratio_p99": ratio(node["p99_ms"], ours["p99_ms"])}
+        if ctl:
+            entry["imgsvc_healthz"] = http_side(ctl)
+        out.append(entry)
     return out
 
 
@@ -101,6 +110,8 @@ def targets(inproc, results):
             at["ratio_req_per_s"] is not None and at["ratio_req_per_s"] >= TARGET_HTTP_RATIO)
         p99 = at["imgsvc"]["p99_ms"]
         add("http_p99_ms_at_32", f"<= {TARGET_P99_MS} ms", p99, p99 <= TARGET_P99_MS)
+        if "imgsvc_healthz" in at:
+            out[-1]["control_healthz_p99_ms"] = at["imgsvc_healthz"]["p99_ms"]
     r = inproc["ratio_cached"]
     add("inprocess_presigns_per_s_vs_sdk", f">= {TARGET_INPROCESS_RATIO}x", r,
         r is not None and r >= TARGET_INPROCESS_RATIO)
@@ -116,6 +127,8 @@ def main():
     with open(os.path.join(work, "http.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     inproc = inprocess(cs, ns)
+    loads = [os.path.join(work, f"inprocess-load-{r}.json") for r in range(1, runs + 1)]
+    inproc["load"] = [load(p) for p in loads if os.path.exists(p)]
     results = http(rows)
     doc = {
         "benchmark": "presign",
