@@ -37,6 +37,7 @@ struct srv_lrt {
 
 /* What one exchange received. */
 struct lrt_reply {
+    const struct srv_lrt *c;
     struct buf body;
     struct srv_lrt_invocation *inv; /* /next only: headers go here */
     bool deadline_bad;
@@ -171,11 +172,14 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Ends the wait for work on `stop`, but not once an invocation's headers have arrived: the
+ * event is then ours, and is received, run and answered before the loop ends. */
 static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     (void)dt, (void)dn, (void)ut, (void)un;
-    const struct srv_lrt *c = arg;
-    return c->stop != NULL && *c->stop ? 1 : 0;
+    const struct lrt_reply *r = arg;
+    bool stopping = r->c->stop != NULL && *r->c->stop;
+    return stopping && (r->inv == NULL || r->inv->request_id[0] == '\0') ? 1 : 0;
 }
 
 /* One exchange: `body` NULL = GET. Fills `status` and `r`; ERR_IO when no answer arrived. */
@@ -202,7 +206,7 @@ static enum err_code exchange(struct srv_lrt *c, const char *path, const char *b
     if (ok && next) /* only the wait for work ends on `stop`; answers always go out */
         ok = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_XFERINFODATA, c) == CURLE_OK;
+             curl_easy_setopt(h, CURLOPT_XFERINFODATA, r) == CURLE_OK;
     else if (ok)
         ok = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
@@ -222,7 +226,7 @@ static enum err_code exchange(struct srv_lrt *c, const char *path, const char *b
 enum err_code srv_lrt_next(struct srv_lrt *c, struct srv_lrt_invocation *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
-    struct lrt_reply r = {.inv = out};
+    struct lrt_reply r = {.c = c, .inv = out};
     buf_init(&r.body, c->max_event_bytes);
     long status = 0;
     enum err_code rc = exchange(c, "/invocation/next", NULL, 0, NULL, &r, &status, e);
@@ -246,7 +250,7 @@ enum err_code srv_lrt_next(struct srv_lrt *c, struct srv_lrt_invocation *out, st
 static enum err_code post(struct srv_lrt *c, const char *path, const char *body, size_t len,
                           struct curl_slist *headers, struct err *e)
 {
-    struct lrt_reply r = {0};
+    struct lrt_reply r = {.c = c};
     buf_init(&r.body, LRT_REPLY_MAX);
     long status = 0;
     enum err_code rc = exchange(c, path, body, len, headers, &r, &status, e);

@@ -172,6 +172,63 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(self.fn.stop(30), 0)
         self.assertTrue(any(r.get("msg") == "stopping on a signal" for r in self.fn.logs()))
 
+    def test_sigterm_during_an_invocation_finishes_and_answers_it(self):
+        photo = corpus_file(self, "photos/photo-03.jpg")
+        s3 = s3_client()
+        key = temp_key("lambda-term")
+        size, etag = put_temp(s3, key, photo)
+        self.start()
+        rid = self.rt.queue({"Records": [s3_record("ceph:s3", key, size, etag)]})
+        # the runtime has the event (it logged it), then the signal arrives while it runs or
+        # just after
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(
+                r.get("msg") == "invocation" and r.get("requestId") == rid for r in self.fn.logs()):
+            time.sleep(0.01)
+        self.fn.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.fn.stop(), 0)
+        kind, doc, _ = self.answer(rid, timeout=5)
+        self.assertEqual((kind, [r["outcome"] for r in doc["results"]]), ("response", ["ready"]))
+
+    def test_s3_timeout_is_capped_by_the_time_left(self):
+        photo = corpus_file(self, "photos/photo-04.jpg")
+        s3 = s3_client()
+        self.start(IMGSVC_LAMBDA_DEADLINE_MARGIN_MS="2000")
+        caps = []
+        for timeout_s in (20, 60):
+            key = temp_key("lambda-cap")
+            size, etag = put_temp(s3, key, photo)
+            rid = self.rt.queue({"Records": [s3_record("ceph:s3", key, size, etag)]},
+                                timeout_s=timeout_s)
+            kind, doc, _ = self.answer(rid)
+            self.assertEqual((kind, doc["results"][0]["outcome"]), ("response", "ready"), doc)
+            caps += [r for r in self.fn.logs() if r.get("requestId") == rid
+                     and r["msg"].startswith("S3 attempts capped at")]
+        self.assertEqual(self.fn.stop(), 0)
+        ms = [int(r["msg"].split()[4]) for r in caps]
+        self.assertEqual(len(ms), 2, caps)
+        # 20 s left less the 2 s margin, in whole seconds; then IMGSVC_S3_TIMEOUT_MS (60 s)
+        # exceeds the 58 s left, so the cap is whole seconds below it again
+        self.assertTrue(1000 <= ms[0] <= 18000 and ms[0] % 1000 == 0, ms)
+        self.assertTrue(36000 <= ms[1] <= 58000 and ms[1] % 1000 == 0, ms)
+
+    def test_oversized_event_answers_error(self):
+        self.start(IMGSVC_EVENTS_MAX_BYTES="2048")
+        rid = self.rt.queue(b'{"Records":[]' + b" " * 4096 + b"}")
+        kind, doc, _ = self.answer(rid)
+        self.assertEqual((kind, doc["errorType"]), ("error", "Imgsvc.InvalidEvent"), doc)
+        self.assertIn("2048", doc["errorMessage"])
+        ok = self.rt.queue({"Records": []})  # the loop goes on
+        kind, doc, _ = self.answer(ok)
+        self.assertEqual((kind, doc), ("response", {"results": []}))
+
+    def test_runtime_api_going_away_exits_1(self):
+        self.start()
+        self.assertTrue(self.rt.wait_next_calls(1), "".join(self.fn.lines))
+        self.rt.close()  # the pending /next answers 500, later ones cannot connect
+        self.assertEqual(self.fn.proc.wait(30), 1, "".join(self.fn.lines))
+        self.assertTrue(any("exiting" in r["msg"] for r in self.fn.logs()))
+
     def test_missing_runtime_api_exits_2(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("IMGSVC_")}
         env.update(RGW)
