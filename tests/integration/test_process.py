@@ -135,6 +135,10 @@ class Process(unittest.TestCase):
         key = temp_key("proc-" + source.split(":")[0])
         size, etag = put_temp(self.s3, key, self.photo)
         event = {"Records": [s3_record(source, encode(key), size, etag)]}
+        if source == "minio:s3":  # "s3:" before the event name, outer EventName and Key
+            event["Records"][0]["eventName"] = "s3:ObjectCreated:Put"
+            event = {"EventName": "s3:ObjectCreated:Put",
+                     "Key": RGW["IMGSVC_S3_BUCKET"] + "/" + key, **event}
         path = self.write(event)
         rc, doc, err = self.process(path)
         self.assertEqual(rc, 0, err)
@@ -151,6 +155,10 @@ class Process(unittest.TestCase):
 
     def test_aws_event_with_encoded_key_is_processed_then_done_before(self):
         self.run_event("aws:s3", aws_encode)
+
+    def test_minio_event_with_query_escaped_key_is_processed_then_done_before(self):
+        import urllib.parse
+        self.run_event("minio:s3", lambda k: urllib.parse.quote_plus(k))
 
     def test_event_from_standard_input(self):
         key = temp_key("proc-stdin")
