@@ -263,6 +263,21 @@ static enum err_code post(struct srv_lrt *c, const char *path, const char *body,
     return rc;
 }
 
+/* Content-Type: application/json, no "Expect: 100-continue" wait, and `extra` (optional).
+ * NULL on ERR_NOMEM; free with curl_slist_free_all. */
+static struct curl_slist *json_headers(const char *extra)
+{
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *l = hl ? curl_slist_append(hl, "Expect:") : NULL;
+    if (l != NULL && extra != NULL)
+        l = curl_slist_append(l, extra);
+    if (l == NULL) {
+        curl_slist_free_all(hl);
+        return NULL;
+    }
+    return hl;
+}
+
 enum err_code srv_lrt_respond(struct srv_lrt *c, const char *request_id, const char *body,
                               size_t len, struct err *e)
 {
@@ -270,7 +285,7 @@ enum err_code srv_lrt_respond(struct srv_lrt *c, const char *request_id, const c
         return err_set(e, ERR_INVALID, "runtime API: bad request id");
     char path[SRV_LRT_ID_MAX + 32];
     snprintf(path, sizeof(path), "/invocation/%s/response", request_id);
-    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *hl = json_headers(NULL);
     if (hl == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
     enum err_code rc = post(c, path, body, len, hl, e);
@@ -308,10 +323,8 @@ enum err_code srv_lrt_error(struct srv_lrt *c, const char *request_id, const cha
         snprintf(path, sizeof(path), "/invocation/%s/error", request_id);
     snprintf(hdr, sizeof(hdr), "Lambda-Runtime-Function-Error-Type: %s", type);
     doc = error_doc(type, message);
-    struct curl_slist *l = doc ? curl_slist_append(NULL, "Content-Type: application/json") : NULL;
-    hl = l;
-    l = l ? curl_slist_append(l, hdr) : NULL;
-    if (l == NULL) {
+    hl = doc ? json_headers(hdr) : NULL;
+    if (hl == NULL) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto cleanup;
     }
