@@ -1,11 +1,15 @@
 /*
  * Unit tests for the pipeline's pure parts: the manifest and failed record JSON both ways
  * (every field survives, refusals of what the writer could not have made), the presets
- * fingerprint, outcome and state names, the result JSON, and h_pipeline_new's checks.
+ * fingerprint, outcome and state names, the result JSON, h_pipeline_new's checks, records
+ * refused before any S3 call, and the per-upload lock.
  * The S3 flow itself runs end to end in tests/integration/test_pipeline.py.
  */
 #include "t.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "common/json.h"
@@ -330,6 +334,67 @@ TEST(records_not_for_us_are_ignored_without_s3)
     CHECK_INT(out.outcome, H_PIPE_IGNORED);
     CHECK_STR(out.reason, "bad_upload_id");
     h_pipeline_free(p);
+    s3_client_destroy(c);
+}
+
+/* Shared by lock_serialises_one_upload's threads. */
+struct lock_race {
+    struct h_pipeline *p;
+    atomic_int holders; /* threads inside the lock of "a" at once */
+    atomic_int max_holders;
+    atomic_int done;
+};
+
+static void *lock_worker(void *arg)
+{
+    struct lock_race *r = arg;
+    for (int i = 0; i < 200; i++) {
+        if (h_pipe_lock(r->p, "a") != ERR_OK)
+            return NULL;
+        int now = atomic_fetch_add(&r->holders, 1) + 1;
+        int seen = atomic_load(&r->max_holders);
+        while (now > seen && !atomic_compare_exchange_weak(&r->max_holders, &seen, now)) {
+        }
+        sched_yield();
+        atomic_fetch_sub(&r->holders, 1);
+        h_pipe_unlock(r->p, "a");
+        /* another name is never held up by "a" */
+        if (h_pipe_lock(r->p, "b") == ERR_OK)
+            h_pipe_unlock(r->p, "b");
+    }
+    atomic_fetch_add(&r->done, 1);
+    return NULL;
+}
+
+TEST(lock_serialises_one_upload)
+{
+    struct err e = {0};
+    struct img_preset_table t;
+    img_presets_builtin(&t);
+    struct s3_options o;
+    s3_options_defaults(&o);
+    o.endpoint = "http://127.0.0.1:9";
+    o.bucket = "bkt";
+    o.creds.access_key = "AKIDEXAMPLE";
+    o.creds.secret_key = "secret";
+    struct s3_client *c = s3_client_new(&o, &e);
+    REQUIRE(c != NULL);
+    struct h_pipeline_cfg cfg = {.s3 = c,
+                                 .presets = &t,
+                                 .job = img_job_opts_default(),
+                                 .max_object_bytes = 1 << 20,
+                                 .max_attempts = 1};
+    struct lock_race r = {.p = h_pipeline_new(&cfg, &e)};
+    REQUIRE(r.p != NULL);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        REQUIRE(pthread_create(&th[i], NULL, lock_worker, &r) == 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&r.done), 4);
+    CHECK_INT(atomic_load(&r.max_holders), 1);
+    CHECK_INT((int)r.p->ninflight, 0);
+    h_pipeline_free(r.p);
     s3_client_destroy(c);
 }
 
