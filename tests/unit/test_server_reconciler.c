@@ -1,13 +1,15 @@
 /*
  * Unit tests for server/reconciler: the thread runs its first pass at once, counts a failed
  * listing as an error, and stops when asked in the middle of a long interval (a stop that
- * waited for the interval would hang this test past its ctest timeout).
+ * waited for the interval would hang this test past its ctest timeout). Also the argument
+ * parsing of `imgsvc reprocess` (server/cmd_reprocess).
  */
 #include "t.h"
 
 #include <unistd.h>
 
 #include "common/metrics.h"
+#include "server/cmd_reprocess.h"
 #include "server/reconciler.h"
 
 static enum err_code never_submit(void *arg, const struct s3_event_record *r)
@@ -59,6 +61,50 @@ TEST(first_pass_at_once_then_stops_mid_interval)
     CHECK_INT(metrics_get("imgsvc_reconciler_errors_total", NULL), 1);
     CHECK_INT(metrics_get("imgsvc_reconciler_found_total", NULL), 0);
     s3_client_destroy(c);
+}
+
+/* ---- imgsvc reprocess arguments ---- */
+
+static int parse(struct srv_reprocess_args *a, int argc, const char *const *argv)
+{
+    return srv_reprocess_parse_args(argc, (char **)argv, a);
+}
+
+TEST(reprocess_args)
+{
+    struct srv_reprocess_args a;
+    const char *all[] = {"--prefix", "profile/42/", "--force", "--dry-run", "--concurrency", "8"};
+    CHECK_INT(parse(&a, 6, all), -1);
+    CHECK_STR(a.prefix, "profile/42/");
+    CHECK(a.force && a.dry_run);
+    CHECK_INT(a.concurrency, 8);
+    const char *just[] = {"--prefix", "feed/"};
+    CHECK_INT(parse(&a, 2, just), -1);
+    CHECK(!a.force && !a.dry_run);
+    CHECK_INT(a.concurrency, 0);
+    const char *help[] = {"--help"};
+    CHECK_INT(parse(&a, 1, help), 0);
+}
+
+TEST(reprocess_args_refused)
+{
+    struct srv_reprocess_args a;
+    const char *none[] = {"--force"};
+    CHECK_INT(parse(&a, 1, none), 2); /* --prefix is required */
+    const char *dangling[] = {"--prefix"};
+    CHECK_INT(parse(&a, 1, dangling), 2);
+    const char *twice[] = {"--prefix", "feed/", "--prefix", "profile/"};
+    CHECK_INT(parse(&a, 4, twice), 2);
+    const char *bad[][3] = {{"--prefix", "feed/", "--concurrency"},
+                            {"--concurrency", "0", "--prefix"},
+                            {"--concurrency", "65", "--prefix"},
+                            {"--concurrency", "2x", "--prefix"},
+                            {"--prefix", "feed/", "--bogus"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[] = {bad[i][0], bad[i][1], bad[i][2], "feed/"};
+        if (parse(&a, 4, argv) != 2)
+            T_FAIL("case %zu accepted", i);
+    }
 }
 
 TEST_MAIN()
