@@ -4,8 +4,10 @@ Uploads made while imgsvc is not running (temp objects PUT straight to RGW) are 
 no temp left, once imgsvc starts with the reconciler on. `imgsvc reprocess --prefix` after the
 presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under the prefix: the new
 size is listed and its object has the preset's width; a second run is done_before for all;
---dry-run writes nothing; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. Keys use
-a fresh feed id per test, so other tests sharing the bucket do not matter."""
+--dry-run writes nothing; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. POST
+/v1/objects/reprocess does the same through the service (401 without an API key, 400 for a bad
+prefix, 202 then the manifest updated). Keys use a fresh feed id per test, so other tests sharing
+the bucket do not matter."""
 # ctest-fixtures: imaging_corpus rgw
 import json
 import os
@@ -46,10 +48,11 @@ class ReconcileRgw(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def put_temps(self):
-        """PUTs every photo at a fresh temp key, straight to RGW; returns the keys."""
+    def put_temps(self, n=None):
+        """PUTs every photo (or the first n) at a fresh temp key, straight to RGW; returns the
+        keys."""
         keys = []
-        for path in self.paths:
+        for path in self.paths[:n]:
             key = f"delete/feed/{self.feed}/{uuid.uuid4()}_{int(time.time())}.jpeg"
             with open(path, "rb") as f:
                 self.s3.put_object(Bucket=self.bucket, Key=key, Body=f.read(),
@@ -135,6 +138,35 @@ class ReconcileRgw(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(sorted(ln["outcome"] for ln in lines[:-1]), ["done_before"] * 3)
         self.assertEqual(lines[-1]["summary"]["done_before"], 3)
+
+    def test_reprocess_route(self):
+        keys = self.put_temps(1)
+        self.process_while_serving(keys)
+        presets = os.path.join(self.tmp.name, "presets.json")
+        with open(presets, "w") as f:
+            json.dump({"feed": FEED_PRESETS + [{"name": "200", "width": 200}]}, f)
+        key = "reconcile-rgw-api-key-0123456789"
+        srv = Server(env=dict(RGW, IMGSVC_PRESETS_FILE=presets, IMGSVC_API_KEYS=key,
+                              IMGSVC_RECONCILE_INTERVAL_S="0"))
+        try:
+            def post(prefix, api_key=key):
+                h = {"Content-Type": "application/json"}
+                if api_key:
+                    h["X-Api-Key"] = api_key
+                return srv.json("POST", "/v1/objects/reprocess", json.dumps({"prefix": prefix}), h)
+            status, _, err = post(f"feed/{self.feed}/", api_key=None)
+            self.assertEqual((status, err["error"]["code"]), (401, "unauthenticated"))
+            status, _, err = post(f"delete/feed/{self.feed}/")
+            self.assertEqual((status, err["error"]["code"]), (400, "bad_prefix"))
+            status, _, ans = post(f"feed/{self.feed}")
+            self.assertEqual((status, ans["queued"], ans["prefix"]),
+                             (202, 1, f"feed/{self.feed}/"))
+            m = wait_until(lambda: (x := self.manifest(keys[0])) and
+                           any(v["name"] == "200" for v in x["variants"]) and x, timeout=60)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertTrue(m, "the manifest never listed the new size")
+        self.check_variants(m, ["1080", "640", "320", "200"])
 
     def test_reprocess_cli_refusals(self):
         rc, _, err = run_cli("reprocess", "--prefix", "delete/feed/", env=RGW)
