@@ -218,3 +218,31 @@ struct s3_client *h_reprocess_s3(const struct h_pipeline *p)
 {
     return p != NULL ? p->cfg.s3 : NULL;
 }
+
+enum err_code h_reprocess_needed(struct h_pipeline *p, const char *origin_key, bool force,
+                                 bool *needed, struct err *e)
+{
+    struct s3_key k;
+    struct h_manifest *m = NULL;
+    enum err_code rc = ERR_OK;
+    *needed = true;
+    if (p == NULL || origin_key == NULL || s3_key_parse(origin_key, &k, e) != ERR_OK ||
+        k.kind != S3_KEY_ORIGIN)
+        return err_set(e, ERR_INVALID, "not an origin key");
+    if (force)
+        return ERR_OK;
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    rc = h_pipe_manifest_read(p, &k, S3_KEY_MANIFEST, m, NULL, e);
+    if (rc == ERR_OK) {
+        char fp[H_PIPE_FP_MAX];
+        h_pipe_presets_fingerprint(h_pipe_presets_for(p, k.domain), fp);
+        *needed = strcmp(fp, m->presets) != 0;
+    } else if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+        rc = ERR_OK; /* no usable manifest: reprocessing writes one */
+        err_clear(e);
+    }
+    free(m);
+    return rc;
+}

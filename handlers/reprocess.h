@@ -70,6 +70,15 @@ void h_key_list_free(struct h_key_list *l);
 enum err_code h_reprocess_list_origins(struct s3_client *s3, const char *prefix, size_t max_origins,
                                        struct h_key_list *out, struct err *e);
 
+/*
+ * Whether h_pipeline_reprocess would regenerate `origin_key` now, without writing anything (a
+ * dry run): *needed is true when `force`, or when the upload's manifest is missing, unreadable
+ * or records other presets than the current ones. ERR_INVALID for a key that is not an origin;
+ * S3 errors as the client returns them. (handlers/pipeline_reprocess.c)
+ */
+enum err_code h_reprocess_needed(struct h_pipeline *p, const char *origin_key, bool force,
+                                 bool *needed, struct err *e);
+
 /* The S3 client `p` writes to (borrowed from it), for listing what to reprocess with the same
  * bucket and settings. (handlers/pipeline_reprocess.c) */
 struct s3_client *h_reprocess_s3(const struct h_pipeline *p);

@@ -31,7 +31,7 @@ static void usage(FILE *out)
                  "  --prefix P       a folder of outputs: profile/, profile/42/, feed/7/, "
                  "chatroom/7/chat/9/ ...\n"
                  "  --force          regenerate even when the manifest has the current presets\n"
-                 "  --dry-run        list the uploads that would be looked at; write nothing\n"
+                 "  --dry-run        say which uploads would be regenerated; write nothing\n"
                  "  --concurrency N  uploads at once, 1..64 (default IMGSVC_WORKERS)\n"
                  "Needs a real S3 (IMGSVC_S3_ENDPOINT) and the service's settings.\n");
 }
@@ -88,12 +88,14 @@ struct run {
     struct h_pipeline *pipe;
     const struct h_key_list *keys;
     bool force;
+    bool dry_run;
     bool tty;
     const char *prefix;
     pthread_mutex_t mu; /* everything below, and the output */
     size_t next;        /* the next key to take */
     size_t done;
     size_t counts[OUTCOMES];
+    size_t would, errors; /* dry run: would be regenerated; could not be checked */
     int64_t t0_ms;
     int64_t last_print_ms;
 };
@@ -139,6 +141,35 @@ static void record(struct run *r, const struct h_pipe_result *res)
     free(line);
 }
 
+/* Dry run: checks one key and prints {"key","outcome":"would_reprocess"|"done_before"|"error"}. */
+static void check(struct run *r, const char *key)
+{
+    struct err e = {0};
+    bool needed = true;
+    enum err_code rc = h_reprocess_needed(r->pipe, key, r->force, &needed, &e);
+    const char *outcome = rc != ERR_OK ? "error" : needed ? "would_reprocess" : "done_before";
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "key", key);
+    cJSON_AddStringToObject(o, "outcome", outcome);
+    if (rc != ERR_OK)
+        cJSON_AddStringToObject(o, "message", e.msg);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    pthread_mutex_lock(&r->mu);
+    r->done++;
+    if (rc != ERR_OK)
+        r->errors++;
+    else if (needed)
+        r->would++;
+    else
+        r->counts[H_PIPE_DONE_BEFORE]++;
+    if (line != NULL)
+        printf("%s\n", line);
+    fflush(stdout);
+    pthread_mutex_unlock(&r->mu);
+    cJSON_free(line);
+}
+
 static void *worker(void *arg)
 {
     struct run *r = arg;
@@ -148,6 +179,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&r->mu);
         if (i >= r->keys->n)
             break;
+        if (r->dry_run) {
+            check(r, r->keys->keys[i]);
+            continue;
+        }
         struct h_pipe_result res;
         if (h_pipeline_reprocess(r->pipe, r->keys->keys[i], r->force, &res) != ERR_OK) {
             memset(&res, 0, sizeof(res));
@@ -161,8 +196,9 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void print_summary(const struct run *r, bool dry_run)
+static void print_summary(const struct run *r)
 {
+    bool dry_run = r->dry_run;
     double secs = (double)(ts_now_mono_ms() - r->t0_ms) / 1000.0;
     cJSON *o = cJSON_CreateObject();
     cJSON *s = cJSON_AddObjectToObject(o, "summary");
@@ -173,6 +209,11 @@ static void print_summary(const struct run *r, bool dry_run)
     for (int i = 0; i < OUTCOMES && !dry_run; i++)
         cJSON_AddNumberToObject(s, h_pipe_outcome_name((enum h_pipe_outcome)i),
                                 (double)r->counts[i]);
+    if (dry_run) {
+        cJSON_AddNumberToObject(s, "would_reprocess", (double)r->would);
+        cJSON_AddNumberToObject(s, "done_before", (double)r->counts[H_PIPE_DONE_BEFORE]);
+        cJSON_AddNumberToObject(s, "errors", (double)r->errors);
+    }
     cJSON_AddNumberToObject(s, "seconds", secs);
     char *text = cJSON_PrintUnformatted(o);
     if (text != NULL)
@@ -198,35 +239,18 @@ static enum err_code run_threads(struct run *r, int n, struct err *e)
     return ERR_OK;
 }
 
-/* Lists the origins; prints them for a dry run. ERR_OK or the listing's error. */
-static enum err_code list(struct h_pipeline *pipe, const char *prefix, bool dry_run,
-                          struct h_key_list *keys, struct err *e)
-{
-    enum err_code rc = h_reprocess_list_origins(h_reprocess_s3(pipe), prefix, 0, keys, e);
-    for (size_t i = 0; rc == ERR_OK && dry_run && i < keys->n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "key", keys->keys[i]);
-        cJSON_AddStringToObject(o, "outcome", "would_reprocess");
-        char *text = cJSON_PrintUnformatted(o);
-        if (text != NULL)
-            printf("%s\n", text);
-        cJSON_free(text);
-        cJSON_Delete(o);
-    }
-    return rc;
-}
-
 /* Everything after the arguments and the pipeline are ready. */
 static int reprocess(const struct srv_config *cfg, const struct srv_reprocess_args *a,
                      struct h_pipeline *pipe, const char *prefix)
 {
     struct h_key_list keys = {0};
     struct err e = {0};
-    struct run r = {.pipe = pipe, .keys = &keys, .force = a->force, .prefix = prefix};
+    struct run r = {
+        .pipe = pipe, .keys = &keys, .force = a->force, .dry_run = a->dry_run, .prefix = prefix};
     pthread_mutex_init(&r.mu, NULL);
     r.t0_ms = ts_now_mono_ms();
     int code = 2;
-    if (list(pipe, prefix, a->dry_run, &keys, &e) != ERR_OK) {
+    if (h_reprocess_list_origins(h_reprocess_s3(pipe), prefix, 0, &keys, &e) != ERR_OK) {
         fprintf(stderr, "imgsvc reprocess: listing %s failed: %s\n", prefix, e.msg);
         goto cleanup;
     }
@@ -237,7 +261,7 @@ static int reprocess(const struct srv_config *cfg, const struct srv_reprocess_ar
     int n = a->concurrency > 0 ? a->concurrency : (int)cfg->workers;
     if (n > SRV_REPROCESS_CONCURRENCY_MAX)
         n = SRV_REPROCESS_CONCURRENCY_MAX;
-    if (!a->dry_run && keys.n > 0 && run_threads(&r, n, &e) != ERR_OK) {
+    if (keys.n > 0 && run_threads(&r, n, &e) != ERR_OK) {
         log_set_level(saved);
         fprintf(stderr, "imgsvc reprocess: %s\n", e.msg);
         goto cleanup;
@@ -245,8 +269,8 @@ static int reprocess(const struct srv_config *cfg, const struct srv_reprocess_ar
     if (r.tty)
         print_progress(&r, true);
     log_set_level(saved);
-    print_summary(&r, a->dry_run);
-    code = r.counts[H_PIPE_FAILED] + r.counts[H_PIPE_RETRY] > 0 ? 1 : 0;
+    print_summary(&r);
+    code = r.counts[H_PIPE_FAILED] + r.counts[H_PIPE_RETRY] + r.errors > 0 ? 1 : 0;
 cleanup:
     pthread_mutex_destroy(&r.mu);
     h_key_list_free(&keys);

@@ -9,7 +9,8 @@
  * then reprocessed by N threads (default IMGSVC_WORKERS) with h_pipeline_reprocess. Resumable
  * and idempotent: an upload whose manifest already records the current presets is done_before
  * (unless --force), so a second run, or a run after an interruption, only does what is left.
- * --dry-run lists the origins and writes nothing.
+ * --dry-run writes nothing: one line per upload says whether it would be regenerated
+ * ("would_reprocess") or is current ("done_before"), by the same fingerprint check.
  *
  * Output: on a terminal (stderr is a tty) one progress line, rewritten in place: done/total,
  * counts by outcome, rate and ETA (info logs are held back meanwhile); otherwise one JSON line

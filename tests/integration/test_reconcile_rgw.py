@@ -4,7 +4,7 @@ Uploads made while imgsvc is not running (temp objects PUT straight to RGW) are 
 no temp left, once imgsvc starts with the reconciler on. `imgsvc reprocess --prefix` after the
 presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under the prefix: the new
 size is listed and its object has the preset's width; a second run is done_before for all;
---dry-run writes nothing; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. POST
+--dry-run writes nothing and tells which uploads are behind; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. POST
 /v1/objects/reprocess does the same through the service (401 without an API key, 400 for a bad
 prefix, 202 then the manifest updated). Keys use a fresh feed id per test, so other tests sharing
 the bucket do not matter."""
@@ -117,7 +117,8 @@ class ReconcileRgw(unittest.TestCase):
         rc, lines, err = self.reprocess("--dry-run", env=env)
         self.assertEqual(rc, 0, err)
         self.assertEqual(sorted(ln["outcome"] for ln in lines[:-1]), ["would_reprocess"] * 3)
-        self.assertEqual(lines[-1]["summary"]["total"], 3)
+        self.assertEqual((lines[-1]["summary"]["total"], lines[-1]["summary"]["would_reprocess"]),
+                         (3, 3))
         self.assertEqual([self.manifest(k) for k in keys], before, "a dry run wrote something")
 
         rc, lines, err = self.reprocess("--concurrency", "2", env=env)
@@ -138,6 +139,11 @@ class ReconcileRgw(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(sorted(ln["outcome"] for ln in lines[:-1]), ["done_before"] * 3)
         self.assertEqual(lines[-1]["summary"]["done_before"], 3)
+        rc, lines, err = self.reprocess("--dry-run", env=env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(ln["outcome"] for ln in lines[:-1]), ["done_before"] * 3)
+        rc, lines, err = self.reprocess("--dry-run", "--force", env=env)
+        self.assertEqual(lines[-1]["summary"]["would_reprocess"], 3)
 
     def test_reprocess_route(self):
         keys = self.put_temps(1)
