@@ -34,6 +34,7 @@ Command line (bench/pipeline/run.sh uses it):
 Environment: IMGSVC_RGW_ENDPOINT (default http://127.0.0.1:7480), AWS_REGION (us-east-1),
 IMGSVC_RGW_ACCESS_KEY / IMGSVC_RGW_SECRET_KEY (scripts/rgw.sh's test keys by default).
 """
+import hashlib
 import http.server
 import json
 import os
@@ -87,26 +88,39 @@ class Rgw:
 
     # --- topics (SNS-style API on the S3 endpoint) ---------------------------------------
 
-    def sns(self, params, timeout=30):
-        """One signed form POST to RGW's topic API; returns the reply's XML root (namespaces
-        stripped). Raises RgwError on an HTTP error."""
+    def signed(self, method, url, service, body=b"", headers=None, timeout=30, what=""):
+        """One SigV4-signed request (botocore's signer); returns the reply body. RGW answers
+        500 UnknownError now and then while topics change (its queue list is a read-modify-
+        write object), so 5xx answers are retried up to 4 times. RgwError on an HTTP error."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
-        body = urllib.parse.urlencode(params)
-        req = AWSRequest(method="POST", url=self.endpoint + "/", data=body,
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
-        SigV4Auth(Credentials(self.access_key, self.secret_key), "sns",
-                  self.region).add_auth(req)
-        prepared = req.prepare()
-        r = urllib.request.Request(prepared.url, data=body.encode(), method="POST",
-                                   headers=dict(prepared.headers.items()))
-        try:
-            with urllib.request.urlopen(r, timeout=timeout) as resp:
-                return _strip_ns(resp.read())
-        except urllib.error.HTTPError as ex:
-            raise RgwError(f"{params.get('Action')}: HTTP {ex.code}: {ex.read()[:500]!r}") \
-                from None
+        for attempt in range(5):
+            req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+            if service == "s3":
+                req.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+            SigV4Auth(Credentials(self.access_key, self.secret_key), service,
+                      self.region).add_auth(req)
+            prepared = req.prepare()
+            r = urllib.request.Request(prepared.url, data=body or None, method=method,
+                                       headers=dict(prepared.headers.items()))
+            try:
+                with urllib.request.urlopen(r, timeout=timeout) as resp:
+                    return resp.read()
+            except urllib.error.HTTPError as ex:
+                text = ex.read()[:500]
+                if ex.code < 500 or attempt == 4:
+                    raise RgwError(f"{what or method}: HTTP {ex.code}: {text!r}") from None
+            time.sleep(0.2 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def sns(self, params, timeout=30):
+        """One signed form POST to RGW's topic API; returns the reply's XML root (namespaces
+        stripped)."""
+        body = urllib.parse.urlencode(params).encode()
+        return _strip_ns(self.signed("POST", self.endpoint + "/", "sns", body,
+                                     {"Content-Type": "application/x-www-form-urlencoded"},
+                                     timeout, params.get("Action", "")))
 
     def create_topic(self, name, push_endpoint, persistent=True, extra=None):
         """Creates (or replaces: RGW overwrites a topic of the same name) topic `name` pushing
@@ -136,8 +150,14 @@ class Rgw:
                 raise
 
     def list_topics(self):
+        """Every topic ARN ListTopics shows (a notification's copy of its topic included)."""
         root = self.sns({"Action": "ListTopics"})
         return [el.text for el in root.iter("TopicArn")]
+
+    def topic_names(self):
+        """Every Name ListTopics shows; a notification's copy is named "<topic>_<id>"."""
+        root = self.sns({"Action": "ListTopics"})
+        return [m.findtext("Name") for m in root.iter("member") if m.findtext("Name")]
 
     # --- bucket notifications ------------------------------------------------------------
 
@@ -157,25 +177,12 @@ class Rgw:
 
     def remove_notifications(self, bucket):
         """Removes every notification of `bucket` (RGW: DELETE /bucket?notification)."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-        url = f"{self.endpoint}/{bucket}?notification"
-        req = AWSRequest(method="DELETE", url=url, headers={})
-        req.headers["x-amz-content-sha256"] = \
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        SigV4Auth(Credentials(self.access_key, self.secret_key), "s3",
-                  self.region).add_auth(req)
-        prepared = req.prepare()
-        r = urllib.request.Request(prepared.url, method="DELETE",
-                                   headers=dict(prepared.headers.items()))
         try:
-            with urllib.request.urlopen(r, timeout=30) as resp:
-                resp.read()
-        except urllib.error.HTTPError as ex:
-            if ex.code != 404:
-                raise RgwError(f"DELETE ?notification: HTTP {ex.code}: {ex.read()[:300]!r}") \
-                    from None
+            self.signed("DELETE", f"{self.endpoint}/{bucket}?notification", "s3",
+                        what="DELETE ?notification")
+        except RgwError as ex:
+            if "HTTP 404" not in str(ex):
+                raise
 
     # --- buckets and objects -------------------------------------------------------------
 
@@ -227,16 +234,24 @@ class Notifications:
         n = Notifications(rgw, bucket, "t-1234")
         n.add("imgsvc", url)            # topic t-1234-imgsvc, notification id t-1234-imgsvc
         n.add("recorder", other_url)
-        n.apply(wait_live=60)           # set them up; wait until RGW pushes from every topic
+        n.apply(wait_live=90)           # set them up; wait until RGW pushes from every topic
         ...
         n.point("imgsvc", new_url)      # re-target (a restarted server's new port)
         n.close()                       # remove the notifications and delete the topics
 
     Why wait_live: RGW 16 picks a new persistent topic's queue up only at its next queue-list
-    refresh (every 30 s), so the first event of a fresh topic arrives 0-30 s late. apply()
-    first points every topic at a private recorder, PUTs probe objects under the prefix until
-    each topic has delivered one, deletes the probes, then points the topics at their real
-    URLs: from then on events arrive within tens of milliseconds."""
+    refresh (every 30 s), so the first event of a fresh topic arrives 0-30 s late; and when
+    topics are created concurrently (parallel test runs) its read-modify-write of the queue
+    list can drop a queue, which then never delivers. apply() first points every topic at a
+    private recorder and PUTs probe objects under the prefix until each topic has delivered
+    every probe (a topic still silent after 40 s is deleted and created again), deletes the
+    probes, then points the topics at their real URLs: from then on events arrive within tens
+    of milliseconds.
+
+    A bucket notification keeps a copy of its topic (endpoint included), so re-targeting means
+    re-creating the topic AND putting the bucket's notification configuration again."""
+
+    STALL_S = 40  # a topic silent this long (> one queue-list refresh) is re-created
 
     def __init__(self, rgw, bucket, name, prefix=DEFAULT_PREFIX, persistent=True):
         self.rgw, self.bucket, self.name = rgw, bucket, name
@@ -280,6 +295,7 @@ class Notifications:
                 self._create(short, rec.url("/probe/" + short))
             self._set()
             deadline = time.time() + timeout
+            since = time.time()
             while True:
                 key = f"{self.prefix}_probe/{self.name}-{len(probes)}"
                 self.rgw.s3.put_object(Bucket=self.bucket, Key=key, Body=b"probe")
@@ -289,25 +305,46 @@ class Notifications:
                     break
                 if time.time() >= deadline:
                     raise RgwError(f"topics of {self.name} did not deliver within {timeout} s")
+                if time.time() - since > self.STALL_S:
+                    self._recreate_silent(rec, probes)
+                    since = time.time()
         finally:
             rec.close()
             for key in probes:
                 self.rgw.s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def _recreate_silent(self, rec, probes):
+        """Deletes and re-creates every topic that has not delivered all probes yet (its queue
+        and the probes in it go; the probes are PUT again by the caller's loop)."""
+        got = rec.pairs()
+        for short in self.urls:
+            if not all(("/probe/" + short, k) in got for k in probes):
+                self.rgw.delete_topic(self.arns[short])
+                self._create(short, rec.url("/probe/" + short))
+        self._set()
+        for k in probes:  # what was lost with the queues, again
+            self.rgw.s3.put_object(Bucket=self.bucket, Key=k, Body=b"probe")
+
     def point(self, short, url):
-        """Re-creates topic `short` with another push endpoint. RGW overwrites a topic by name
-        and keeps its queue (still live); events queued before keep their old endpoint."""
+        """Re-targets topic `short` at another push endpoint (the topic re-created, then the
+        bucket's notifications put again). Events already queued keep their old endpoint."""
         self.urls[short] = url
         self._create(short, url)
+        self._set()
 
     def close(self):
-        """Removes the bucket's notifications and deletes the topics (and their queues)."""
+        """Removes the bucket's notifications and deletes the topics (and their queues), then
+        sweeps what RGW left behind under this name (a notification's copy of its topic shows
+        in ListTopics as "<topic>_<id>" and sometimes outlives the notification)."""
         try:
             self.rgw.remove_notifications(self.bucket)
         finally:
             for short in list(self.urls):
                 self.rgw.delete_topic(self.arns.get(short) or self.rgw.topic_arn(self.topic(short)))
             self.arns.clear()
+            for name in self.rgw.topic_names():
+                if name.startswith(self.name + "-"):
+                    self.rgw.delete_topic(self.rgw.topic_arn(name))
 
     def __enter__(self):
         return self
