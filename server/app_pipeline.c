@@ -141,12 +141,28 @@ void srv_app_free_pipeline(struct srv_app *app)
     app->pool = NULL;
 }
 
+/* One log line per store event, with the record's key as sent (URL-encoded, as AWS does). */
+static void log_store_event(const char *records_json, size_t len)
+{
+    cJSON *doc = cJSON_ParseWithLength(records_json, len);
+    cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "Records"), 0);
+    cJSON *obj = cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "s3"), "object");
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "eventName",
+                            cJSON_GetStringValue(cJSON_GetObjectItem(rec, "eventName")));
+    cJSON_AddStringToObject(f, "key", cJSON_GetStringValue(cJSON_GetObjectItem(obj, "key")));
+    cJSON_AddNumberToObject(f, "size", cJSON_GetNumberValue(cJSON_GetObjectItem(obj, "size")));
+    log_fields(LOGL_INFO, "store", NULL, "s3 event", f);
+    cJSON_Delete(doc);
+}
+
 void srv_app_store_event(void *arg, const char *records_json, size_t len)
 {
     struct srv_app *app = arg;
     struct s3_event_batch b = {0};
     struct err e = {0};
     metrics_add("imgsvc_store_events_total", NULL, 1);
+    log_store_event(records_json, len);
     if (s3_events_parse(records_json, len, 1000, &b, &e) != ERR_OK) {
         log_msg(LOGL_ERROR, "pipeline", NULL, "store event not parsed: %s", e.msg);
         return;

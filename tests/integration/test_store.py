@@ -164,9 +164,16 @@ class Clients(StoreTest):
                 args += ["-H", f"{k}: {v}"]
             p = subprocess.run(args + [doc["url"]], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.stdout, "200", p.stderr)
-        st, hdrs, got = self.get(doc["key"])
-        self.assertEqual((st, got), (200, data))
-        self.assertEqual(hdrs["content-type"], "image/png")
+        # the event pipeline takes the temp at once (random bytes: a failed record, temp
+        # deleted), so the bytes are checked through the record's source: size, MD5 ETag, type
+        done = self.srv.wait_for_log(lambda r: r.get("msg") == "record" and
+                                     r.get("key") == doc["key"], timeout=30)
+        self.assertEqual((done or {}).get("outcome"), "failed", done)
+        st, _, rec = self.get(f"failed/feed/f1/{doc['uploadId']}.json")
+        self.assertEqual(st, 200)
+        src = json.loads(rec)["source"]
+        self.assertEqual((src["size"], src["etag"], src["contentType"]),
+                         (len(data), hashlib.md5(data).hexdigest(), "image/png"))
         ev = self.srv.wait_for_log(lambda r: r.get("msg") == "s3 event")
         self.assertIsNotNone(ev)
         self.assertEqual(ev["key"], doc["key"])  # no byte of this key needs encoding
