@@ -16,9 +16,13 @@ sequence for every configuration, so each sees the same requests in the same ord
 
 usage: bench/alloc/run.py [--bin build/imgsvc] [--corpus DIR] [--duration 600] [--clients 4]
                           [--interval 5] [--configs glibc,arena2,jemalloc] [--quick]
+                          [--parallel]
 
 The corpus is $IMGSVC_CORPUS_DIR or ~/.cache/imgsvc/corpus (see bench/imaging/imaging_run.sh
 to build it). Requests only go to 127.0.0.1. --quick: 20 seconds per configuration.
+--parallel runs the configurations side by side (each its own server and clients), so a busy
+machine loads them all alike; sequential runs are fairer to each one's throughput on a quiet
+machine.
 """
 import argparse
 import http.client
@@ -235,6 +239,8 @@ def main():
     ap.add_argument("--interval", type=float, default=5.0)
     ap.add_argument("--configs", default="glibc,arena2,jemalloc")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--parallel", action="store_true",
+                    help="run the configurations at the same time (same machine load for all)")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.interval = 20.0, 1.0
@@ -254,9 +260,23 @@ def main():
                         "interval_s": args.interval, "inputs": len(inputs),
                         "server_env": {"IMGSVC_RESIZE_QUEUE": "64", "other": "defaults"}},
            "results": []}
-    for n in names:
-        print(f"run.py: {n} for {args.duration:.0f} s", file=sys.stderr, flush=True)
-        doc["results"].append(run_config(n, args, inputs))
+    doc["settings"]["parallel"] = args.parallel
+    if args.parallel:
+        print(f"run.py: {', '.join(names)} at once for {args.duration:.0f} s", file=sys.stderr,
+              flush=True)
+        out = {}
+        threads = [threading.Thread(target=lambda n=n: out.__setitem__(n, run_config(n, args,
+                                                                                     inputs)))
+                   for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        doc["results"] = [out[n] for n in names if n in out]
+    else:
+        for n in names:
+            print(f"run.py: {n} for {args.duration:.0f} s", file=sys.stderr, flush=True)
+            doc["results"].append(run_config(n, args, inputs))
     print(json.dumps(doc))
 
 
