@@ -15,7 +15,9 @@ import uuid
 
 from harness import require_bin, run_cli
 
-RGW = {"IMGSVC_S3_ENDPOINT": "http://127.0.0.1:7480", "IMGSVC_S3_BUCKET": "imgsvc-test",
+# A bucket of these tests' own: other suites configure notifications (and run reconcilers) on
+# the fixture's bucket imgsvc-test, and would process these uploads before the command does.
+RGW = {"IMGSVC_S3_ENDPOINT": "http://127.0.0.1:7480", "IMGSVC_S3_BUCKET": "imgsvc-test-oneshot",
        "IMGSVC_S3_ADDRESSING": "path", "AWS_REGION": "us-east-1",
        "AWS_ACCESS_KEY_ID": "IMGSVCTESTACCESSKEY0",
        "AWS_SECRET_ACCESS_KEY": "imgsvc-test-secret-key-0123456789abcdefgh"}
@@ -23,13 +25,21 @@ CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
 
 
 def s3_client():
+    """A boto3 client of RGW; the tests' bucket is created when missing."""
     import boto3  # Debian python3-boto3
     from botocore.config import Config
-    return boto3.client("s3", endpoint_url=RGW["IMGSVC_S3_ENDPOINT"], region_name="us-east-1",
-                        aws_access_key_id=RGW["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=RGW["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 2}))
+    s3 = boto3.client("s3", endpoint_url=RGW["IMGSVC_S3_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id=RGW["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=RGW["AWS_SECRET_ACCESS_KEY"],
+                      config=Config(s3={"addressing_style": "path"},
+                                    retries={"max_attempts": 2}))
+    try:
+        s3.create_bucket(Bucket=RGW["IMGSVC_S3_BUCKET"])
+    except s3.exceptions.ClientError as ex:
+        if ex.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou",
+                                                "BucketAlreadyExists"):
+            raise
+    return s3
 
 
 def corpus_file(test, rel):
