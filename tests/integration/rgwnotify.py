@@ -258,19 +258,28 @@ class Notifications:
         self.prefix, self.persistent = prefix, persistent
         self.urls = {}  # short name -> push URL
         self.arns = {}  # short name -> topic ARN
+        self.kinds = {}  # short name -> (events, persistent)
 
     def topic(self, short):
         return f"{self.name}-{short}"
 
-    def add(self, short, url):
+    def add(self, short, url, events=("s3:ObjectCreated:*",), persistent=None):
+        """Adds topic `short` pushing `events` (default ObjectCreated) to `url`; persistent
+        defaults to the object's setting. A non-persistent topic pushes inside the S3 request
+        that caused the event (no queue, nothing to wait for, a failure is lost)."""
         self.urls[short] = url
+        self.kinds[short] = (list(events), self.persistent if persistent is None else persistent)
+
+    def _live_checked(self, short):
+        events, persistent = self.kinds[short]
+        return persistent and "s3:ObjectCreated:*" in events
 
     def _create(self, short, url):
-        self.arns[short] = self.rgw.create_topic(self.topic(short), url, self.persistent)
+        self.arns[short] = self.rgw.create_topic(self.topic(short), url, self.kinds[short][1])
 
     def _set(self):
         conf = {"TopicConfigurations": [{
-            "Id": self.topic(s), "TopicArn": arn, "Events": ["s3:ObjectCreated:*"],
+            "Id": self.topic(s), "TopicArn": arn, "Events": self.kinds[s][0],
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": self.prefix}]}}}
             for s, arn in self.arns.items()]}
         self.rgw.s3.put_bucket_notification_configuration(Bucket=self.bucket,
@@ -279,7 +288,7 @@ class Notifications:
     def apply(self, wait_live=0):
         """Creates the topics and the bucket's notifications. With wait_live > 0 (seconds),
         returns only once every topic delivers (RgwError when one does not in time)."""
-        if wait_live > 0 and self.persistent:
+        if wait_live > 0 and any(self._live_checked(s) for s in self.urls):
             self._wait_live(wait_live)
         for short, url in self.urls.items():
             self._create(short, url)
@@ -290,8 +299,9 @@ class Notifications:
         # FIFO and RGW retries its head forever, so one undelivered probe would block the topic.
         rec = Recorder()
         probes = []
+        checked = [s for s in self.urls if self._live_checked(s)]
         try:
-            for short in self.urls:
+            for short in checked:
                 self._create(short, rec.url("/probe/" + short))
             self._set()
             deadline = time.time() + timeout
@@ -300,7 +310,7 @@ class Notifications:
                 key = f"{self.prefix}_probe/{self.name}-{len(probes)}"
                 self.rgw.s3.put_object(Bucket=self.bucket, Key=key, Body=b"probe")
                 probes.append(key)
-                want = {("/probe/" + s, k) for s in self.urls for k in probes}
+                want = {("/probe/" + s, k) for s in checked for k in probes}
                 if rec.wait_for_pairs(want, min(10, max(0.1, deadline - time.time()))):
                     break
                 if time.time() >= deadline:
@@ -317,7 +327,7 @@ class Notifications:
         """Deletes and re-creates every topic that has not delivered all probes yet (its queue
         and the probes in it go; the probes are PUT again by the caller's loop)."""
         got = rec.pairs()
-        for short in self.urls:
+        for short in [s for s in self.urls if self._live_checked(s)]:
             if not all(("/probe/" + short, k) in got for k in probes):
                 self.rgw.delete_topic(self.arns[short])
                 self._create(short, rec.url("/probe/" + short))

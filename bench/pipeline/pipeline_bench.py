@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""bench/pipeline driver: uploads of corpus photos through Ceph RGW to imgsvc and to the seed's
+stack (bench/anchors/pipeline-node.mjs), side by side in one run; prints one JSON document.
+
+Each stack gets a bucket of its own and two RGW topics on it (tests/integration/rgwnotify.py):
+  push   persistent, s3:ObjectCreated:* under delete/ -> the stack's POST /v1/events/s3
+         (imgsvc: ?token=...), exactly as in production;
+  watch  NOT persistent, s3:ObjectRemoved:* under delete/ -> a recorder in this driver. RGW
+         pushes it from inside the DELETE request, so the recorder sees the temp object's
+         deletion within a few milliseconds: the moment the job finished.
+"Ready" is therefore the temp's DELETE, the last step of both stacks (imgsvc deletes the temp
+right after writing the manifest; the seed's handler after the variants and origin). The same
+signal for both, no polling load on RGW. upload-to-ready = that moment - the start of the PUT.
+
+Phases, per stack, the stacks interleaved (imgsvc closed, node closed, imgsvc open, node open):
+  closed  N uploads (-n, default 200) PUT by -c threads (default 8) as fast as RGW takes them;
+          images/s = N / (last ready - first PUT start): the stack's maximum rate;
+  open    M uploads (-m, default 100) arriving as a Poisson process (seeded) at -f (default 0.5)
+          times that stack's own closed-phase rate; p50/p99 upload-to-ready at that load.
+Photos cycle through the corpus's photos/ (12 phone JPEGs, 4032x3024, 1.5-3 MB), domain feed
+(three widths, 1080/640/320). After each phase every upload's outputs are counted in RGW
+(variants, origin, and for imgsvc the manifest), nothing may be left under delete/, and then
+the phase's objects are deleted (RGW's memstore is in memory).
+
+usage: pipeline_bench.py --imgsvc BIN --photos DIR [-n N] [-m M] [-c C] [-f F] [-w WORKERS]
+                         [--stacks imgsvc,node] [--seed S] [--node NODE]
+"""
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+from rgwnotify import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY  # noqa: E402
+from rgwnotify import Notifications, Recorder, Rgw, server_env  # noqa: E402
+
+TOKEN = "bench-pipeline-token-0123456789abcdef"
+WIDTHS = ("1080", "640", "320")
+
+
+def say(*a):
+    print("[pipeline_bench]", *a, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def machine():
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": round(mem_kb / 1048576, 1),
+            "kernel": platform.release(), "loadavg_start": loadavg(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def pct(values, p):
+    """The p-th percentile (nearest rank) of values, in milliseconds, rounded."""
+    if not values:
+        return None
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return round(s[k] * 1000, 1)
+
+
+class Stack:
+    """One stack under test: its bucket, its server, its two topics."""
+
+    def __init__(self, name, rgw, watch):
+        self.name, self.rgw, self.watch = name, rgw, watch
+        self.tag = uuid.uuid4().hex[:8]
+        self.bucket = f"bench-pipe-{name}-{self.tag}"
+        self.notes = None
+        self.srv = None  # harness.Server (imgsvc)
+        self.proc = None  # Popen (node)
+        self.port = None
+        self.versions = {}
+
+    def start(self, args):
+        self.rgw.make_bucket(self.bucket)
+        if self.name == "imgsvc":
+            env = dict(server_env(self.bucket), IMGSVC_EVENTS_TOKEN=TOKEN,
+                       IMGSVC_WORKERS=str(args.workers))
+            self.srv = harness.Server(env=env)
+            self.port = self.srv.port
+            url = f"http://127.0.0.1:{self.port}/v1/events/s3?token={TOKEN}"
+            out = subprocess.run([args.imgsvc, "--version"], capture_output=True, text=True)
+            self.versions = {"imgsvc": (out.stdout or out.stderr).strip().splitlines()[0],
+                             "workers": args.workers}
+        else:
+            env = dict(os.environ, PORT="0", PIPE_CONCURRENCY=str(args.workers),
+                       S3_ENDPOINT=ENDPOINT, S3_BUCKET=self.bucket, AWS_REGION=REGION,
+                       AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+                       NODE_NO_WARNINGS="1")
+            self.proc = subprocess.Popen(
+                [args.node, os.path.join(ROOT, "bench", "anchors", "pipeline-node.mjs")],
+                env=env, stdout=subprocess.PIPE, text=True)
+            first = json.loads(self.proc.stdout.readline())
+            self.port = first["listening"]
+            self.versions = {k: first[k] for k in ("sharp", "vips", "node", "concurrency")}
+            url = f"http://127.0.0.1:{self.port}/v1/events/s3"
+        self.notes = Notifications(self.rgw, self.bucket, "bench-pipe-" + self.tag)
+        self.notes.add("push", url)
+        self.notes.add("watch", self.watch.url("/watch/" + self.name),
+                       events=("s3:ObjectRemoved:*",), persistent=False)
+        self.notes.apply(wait_live=120)
+        say(f"{self.name}: port {self.port}, bucket {self.bucket}, topics live")
+
+    def presign(self, n):
+        """n (key, url, headers) for feed uploads; imgsvc's through POST /v1/uploads."""
+        out = []
+        if self.name == "imgsvc":
+            body = json.dumps({"domain": "feed", "ids": {"feedId": "bench-" + self.tag},
+                               "contentType": "image/jpeg"})
+            for _ in range(n):
+                st, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
+                                           headers={"Content-Type": "application/json"})
+                if st != 201:
+                    raise RuntimeError(f"POST /v1/uploads: {st} {doc}")
+                out.append((doc["key"], doc["url"], doc["headers"]))
+        else:
+            for _ in range(n):
+                key = f"delete/feed/bench-{self.tag}/{uuid.uuid4()}_{int(time.time())}.jpeg"
+                url = self.rgw.s3.generate_presigned_url(
+                    "put_object", Params={"Bucket": self.bucket, "Key": key,
+                                          "ContentType": "image/jpeg"}, ExpiresIn=3600)
+                out.append((key, url, {"Content-Type": "image/jpeg"}))
+        return out
+
+    def metrics(self):
+        if self.srv is None:
+            return {}
+        st, _, body = self.srv.request("GET", "/metrics")
+        keep = {}
+        for line in body.decode().splitlines():
+            if line.startswith(("imgsvc_pipeline_records_total", "imgsvc_reconciler_found_total",
+                                "imgsvc_events_received_total",
+                                "imgsvc_pipeline_duration_seconds_sum",
+                                "imgsvc_pipeline_duration_seconds_count")):
+                name, value = line.rsplit(" ", 1)
+                keep[name] = float(value)
+        return keep
+
+    def check(self, keys):
+        """Counts the outputs of `keys` in the bucket; raises when one is missing or a temp is
+        left."""
+        listed = set(self.rgw.keys(self.bucket))
+        missing = []
+        for key in keys:
+            path, file = key[len("delete/"):].rsplit("/", 1)
+            want = [f"{path}/{w}/{file}" for w in WIDTHS] + [f"{path}/origin/{file}"]
+            if self.name == "imgsvc":
+                want.append(f"{path}/manifest/{file.rsplit('.', 1)[0]}.json")
+            missing += [k for k in want if k not in listed]
+        left = [k for k in listed if k.startswith("delete/")]
+        if missing or left:
+            raise RuntimeError(f"{self.name}: {len(missing)} outputs missing (e.g. "
+                               f"{missing[:3]}), {len(left)} temps left")
+        return len(listed)
+
+    def clear(self):
+        """Deletes every object of the bucket (outputs only: nothing is under delete/)."""
+        keys = self.rgw.keys(self.bucket)
+        for i in range(0, len(keys), 1000):
+            self.rgw.s3.delete_objects(Bucket=self.bucket, Delete={
+                "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+
+    def stop(self):
+        rc = None
+        if self.srv is not None:
+            rc = self.srv.stop()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.communicate(timeout=60)
+            rc = self.proc.returncode
+        if self.notes is not None:
+            self.notes.close()
+        self.rgw.drop_bucket(self.bucket)
+        return rc
+
+
+class Putter:
+    """PUTs presigned URLs to RGW over kept-alive connections (one per thread)."""
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def put(self, url, headers, body):
+        u = urllib.parse.urlsplit(url)
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        t0 = time.time()
+        try:
+            conn.request("PUT", u.path + "?" + u.query, body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+        except (http.client.HTTPException, OSError):
+            self.local.conn = None
+            raise
+        if r.status != 200:
+            raise RuntimeError(f"PUT {u.path}: HTTP {r.status}")
+        return t0
+
+
+def ready_times(watch, stack, keys):
+    """{key: time of the temp's DELETE} for the keys seen so far."""
+    out = {}
+    for t, path, _, body in list(watch.posts):
+        if path.split("?", 1)[0] != "/watch/" + stack:
+            continue
+        for rec in json.loads(body).get("Records", []):
+            k = rec["s3"]["object"]["key"]
+            if k in keys and k not in out:
+                out[k] = t
+    return out
+
+
+def wait_ready(watch, stack, keys, timeout):
+    deadline = time.time() + timeout
+    while True:
+        got = ready_times(watch, stack, keys)
+        if len(got) == len(keys) or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def phase(stack, watch, photos, n, mode, rate, args):
+    """One phase: n uploads, closed (args.concurrency threads, flat out) or open (Poisson
+    arrivals at `rate` per second). Returns its result dict."""
+    jobs = stack.presign(n)
+    bodies = [photos[i % len(photos)] for i in range(n)]
+    keys = {key for key, _, _ in jobs}
+    starts = {}
+    putter = Putter()
+    load0 = loadavg()
+    say(f"{stack.name}: {mode} phase, {n} uploads" +
+        (f" at {rate:.2f}/s" if mode == "open" else f", {args.concurrency} PUT threads"))
+    m0 = stack.metrics()
+    if mode == "closed":
+        with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
+            futs = {pool.submit(putter.put, url, hdrs, body): key
+                    for (key, url, hdrs), body in zip(jobs, bodies)}
+            for f in concurrent.futures.as_completed(futs):
+                starts[futs[f]] = f.result()
+    else:
+        rng = random.Random(args.seed)
+        t = time.time() + 0.5
+        plan = []
+        for job, body in zip(jobs, bodies):
+            plan.append((t, job, body))
+            t += rng.expovariate(rate)
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            futs = {}
+            for at, (key, url, hdrs), body in plan:
+                delay = at - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+                futs[pool.submit(putter.put, url, hdrs, body)] = key
+            for f in concurrent.futures.as_completed(futs):
+                starts[futs[f]] = f.result()
+    puts_done = time.time()
+    ready = wait_ready(watch, stack.name, keys, args.timeout)
+    if len(ready) < n:
+        raise RuntimeError(f"{stack.name}: {n - len(ready)} of {n} uploads not ready within "
+                           f"{args.timeout} s of the last PUT")
+    objects = stack.check(keys)
+    lat = [ready[k] - starts[k] for k in keys]
+    first, last = min(starts.values()), max(ready.values())
+    res = {"mode": mode, "uploads": n, "seconds": round(last - first, 2),
+           "images_per_s": round(n / (last - first), 3),
+           "put_seconds": round(puts_done - first, 2),
+           "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99),
+           "max_ms": pct(lat, 100), "objects_checked": objects,
+           "loadavg_before": load0, "loadavg_after": loadavg()}
+    if mode == "open":
+        res["arrival_rate_per_s"] = round(rate, 3)
+    if stack.name == "imgsvc":
+        m1 = stack.metrics()
+        d = {k: v - m0.get(k, 0.0) for k, v in m1.items() if v - m0.get(k, 0.0) != 0}
+        res["imgsvc_metrics"] = d
+        total = d.get('imgsvc_pipeline_duration_seconds_sum{outcome="ready"}', 0.0)
+        count = d.get('imgsvc_pipeline_duration_seconds_count{outcome="ready"}', 0.0)
+        if count:  # the handler's own wall time per upload (GET .. DELETE), mean
+            res["imgsvc_processing_mean_ms"] = round(1000 * total / count, 1)
+    stack.clear()
+    say(f"{stack.name}: {mode}: {res['images_per_s']} images/s, p50 {res['p50_ms']} ms, "
+        f"p99 {res['p99_ms']} ms")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--imgsvc", required=True)
+    ap.add_argument("--photos", required=True)
+    ap.add_argument("--node", default="node")
+    ap.add_argument("-n", type=int, default=200, help="uploads in the closed phase")
+    ap.add_argument("-m", type=int, default=100, help="uploads in the open phase")
+    ap.add_argument("-c", dest="concurrency", type=int, default=8, help="PUT threads (closed)")
+    ap.add_argument("-f", dest="fraction", type=float, default=0.5,
+                    help="open-phase rate as a fraction of the closed-phase rate")
+    ap.add_argument("-w", dest="workers", type=int, default=2,
+                    help="jobs at once in both stacks (IMGSVC_WORKERS, PIPE_CONCURRENCY)")
+    ap.add_argument("--stacks", default="imgsvc,node")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--build-type", default="", help="imgsvc's CMAKE_BUILD_TYPE (reported)")
+    args = ap.parse_args()
+    harness.BIN = args.imgsvc
+    names = sorted(f for f in os.listdir(args.photos) if f.endswith(".jpg"))
+    photos = []
+    for name in names:
+        with open(os.path.join(args.photos, name), "rb") as f:
+            photos.append(f.read())
+    if not photos:
+        raise SystemExit(f"no .jpg in {args.photos}")
+    doc = {"benchmark": "pipeline", "machine": machine(),
+           "settings": {"closed_uploads": args.n, "open_uploads": args.m,
+                        "put_threads": args.concurrency, "open_rate_fraction": args.fraction,
+                        "workers": args.workers, "seed": args.seed, "domain": "feed",
+                        "photos": len(photos),
+                        "photo_bytes_mean": int(sum(map(len, photos)) / len(photos)),
+                        "ready": "temp object's DELETE (non-persistent ObjectRemoved topic)",
+                        "events": "RGW persistent topic -> POST /v1/events/s3"},
+           "stacks": {}}
+    rgw = Rgw()
+    watch = Recorder()
+    stacks = [Stack(s, rgw, watch) for s in args.stacks.split(",")]
+    try:
+        for s in stacks:
+            s.start(args)
+            doc["stacks"][s.name] = {"versions": s.versions}
+            if s.name == "imgsvc":
+                s.versions["build_type"] = args.build_type
+        for s in stacks:
+            doc["stacks"][s.name]["closed"] = phase(s, watch, photos, args.n, "closed", 0, args)
+        for s in stacks:
+            rate = args.fraction * doc["stacks"][s.name]["closed"]["images_per_s"]
+            doc["stacks"][s.name]["open"] = phase(s, watch, photos, args.m, "open", rate, args)
+    finally:
+        for s in stacks:
+            try:
+                rc = s.stop()
+                if s.name in doc["stacks"]:
+                    doc["stacks"][s.name]["exit_code"] = rc
+            except Exception as ex:  # cleanup must go on for the other stack
+                say(f"{s.name}: cleanup: {ex}")
+        watch.close()
+    doc["machine"]["loadavg_end"] = loadavg()
+    st = doc["stacks"]
+    if "imgsvc" in st and "node" in st:
+        ratio = st["imgsvc"]["closed"]["images_per_s"] / st["node"]["closed"]["images_per_s"]
+        p99 = st["imgsvc"]["open"]["p99_ms"]
+        doc["targets"] = {
+            "throughput_ratio": {"value": round(ratio, 2), "target": 2.0, "met": ratio >= 2.0},
+            "p99_ms_at_half_max": {"value": p99, "target": 400, "met": p99 <= 400}}
+    print(json.dumps(doc))
+
+
+if __name__ == "__main__":
+    main()
