@@ -19,7 +19,9 @@ import uuid
 from harness import Server, require_bin, run_cli
 from test_reconcile import FEED_PRESETS, corpus_file, jpeg_size, wait_until
 
-RGW = {"IMGSVC_S3_ENDPOINT": "http://127.0.0.1:7480", "IMGSVC_S3_BUCKET": "imgsvc-test",
+# A bucket of its own: no other suite's reconciler or RGW notification sees these uploads, and
+# these reconcilers (grace 0) never take another suite's.
+RGW = {"IMGSVC_S3_ENDPOINT": "http://127.0.0.1:7480", "IMGSVC_S3_BUCKET": "imgsvc-test-reconcile",
        "IMGSVC_S3_ADDRESSING": "path", "AWS_REGION": "us-east-1",
        "AWS_ACCESS_KEY_ID": "IMGSVCTESTACCESSKEY0",
        "AWS_SECRET_ACCESS_KEY": "imgsvc-test-secret-key-0123456789abcdefgh"}
@@ -29,11 +31,17 @@ PHOTOS = ["photos/photo-00.jpg", "photos/photo-01.jpg", "photos/photo-02.jpg"]
 def s3_client():
     import boto3  # Debian python3-boto3
     from botocore.config import Config
-    return boto3.client("s3", endpoint_url=RGW["IMGSVC_S3_ENDPOINT"], region_name="us-east-1",
-                        aws_access_key_id=RGW["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=RGW["AWS_SECRET_ACCESS_KEY"],
-                        config=Config(s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 2}))
+    s3 = boto3.client("s3", endpoint_url=RGW["IMGSVC_S3_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id=RGW["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=RGW["AWS_SECRET_ACCESS_KEY"],
+                      config=Config(s3={"addressing_style": "path"},
+                                    retries={"max_attempts": 2}))
+    try:
+        s3.create_bucket(Bucket=RGW["IMGSVC_S3_BUCKET"])
+    except s3.exceptions.ClientError as ex:
+        if ex.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    return s3
 
 
 class ReconcileRgw(unittest.TestCase):
