@@ -11,7 +11,10 @@
 # A control runs with them: GET /healthz on the same imgsvc at the same connection counts
 # (no work but HTTP and the access log), so a p99 inflated by other processes on a shared
 # machine shows in the control too. Every run records the load average (/proc/loadavg)
-# before and after it.
+# before and after it, and every HTTP run the CPU time the server process used during it
+# (/proc/PID/stat, all threads), from which requests per CPU second of the server: on a shared
+# machine the scheduler gives imgsvc's several HTTP threads more of the cores than Node's one
+# thread, which the req/s ratio rewards and the per-CPU-second ratio does not.
 # Prints one JSON document on stdout (progress goes to stderr): machine, versions, settings,
 # "inprocess", "http" and "targets" (issue 3: HTTP req/s >= 15x Node's and p99 <= 5 ms at 32
 # connections; in process >= 100x the SDK), each with the measured value and whether it is met.
@@ -82,6 +85,8 @@ imgsvc_on_exit "rm -rf '$work'"
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 unset AWS_SESSION_TOKEN
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of every thread
 load_before=$(loadavg)
 
 # ---- in process ---------------------------------------------------------------------------
@@ -174,6 +179,8 @@ for r in $(seq 1 "$runs"); do
         for s in imgsvc node imgsvc_healthz; do
             imgsvc_say "run $r/$runs: $s, $c connections, ${duration}s"
             l0=$(loadavg)
+            pid_var=${s%_healthz}_pid
+            t0=$(cpu_ticks "${!pid_var}")
             if [ "$s" = imgsvc_healthz ]; then
                 line=$(healthz_run "$c" "$duration")
                 check_alive imgsvc
@@ -182,7 +189,9 @@ for r in $(seq 1 "$runs"); do
                 check_alive "$s"
             fi
             [ -n "$line" ] || imgsvc_die "wrk printed no result for $s at $c connections"
-            echo "{\"server\":\"$s\",\"connections\":$c,\"run\":$r,\"load_before\":\"$l0\",\"load_after\":\"$(loadavg)\",${line#\{}" >>"$work/http.jsonl"
+            cpu=$(awk -v a="$t0" -v b="$(cpu_ticks "${!pid_var}")" -v hz="$clk_tck" \
+                'BEGIN { printf "%.3f", (b - a) / hz }')
+            echo "{\"server\":\"$s\",\"connections\":$c,\"run\":$r,\"load_before\":\"$l0\",\"load_after\":\"$(loadavg)\",\"server_cpu_s\":$cpu,${line#\{}" >>"$work/http.jsonl"
         done
     done
 done

@@ -7,7 +7,8 @@ WORKDIR holds inprocess-imgsvc-<run>.json (presign_bench -r 1), inprocess-node-<
 (presign-node.mjs inprocess -r 1) and inprocess-load-<run>.json (load average before and after),
 one per run, and http.jsonl (one wrk result per line: server ("imgsvc", "node" or the control
 "imgsvc_healthz"), connections, run, load_before, load_after, req_per_s, p50_ms, p99_ms,
-errors...). Medians are taken per metric over the runs; ratios compare imgsvc with Node (req/s
+errors..., server_cpu_s: CPU time of the server process during the run). Medians are taken per
+metric over the runs; ratios compare imgsvc with Node (req/s
 and presigns/s: imgsvc / Node; latency: Node / imgsvc). The targets are issue 3's; each says
 what was measured and whether it is met; the p99 target also carries the control's p99 (GET
 /healthz on the same server in the same run), which no presign work can make faster. Nothing
@@ -75,9 +76,13 @@ def http_side(rows):
     med = {k: round(statistics.median(r[k] for r in rows), 3)
            for k in ("req_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")}
     med["req_per_s"] = round(med["req_per_s"], 1)
+    per_cpu = [r["requests"] / r["server_cpu_s"] for r in rows if r.get("server_cpu_s")]
+    if per_cpu:
+        med["req_per_server_cpu_s"] = round(statistics.median(per_cpu), 1)
     med["errors"] = sum(sum(r["errors"].values()) for r in rows)
     med["runs"] = [{k: r.get(k) for k in ("run", "requests", "req_per_s", "p50_ms", "p99_ms",
-                                          "max_ms", "errors", "load_before", "load_after")}
+                                          "max_ms", "errors", "load_before", "load_after",
+                                          "server_cpu_s")}
                    for r in rows]
     return med
 
@@ -91,7 +96,9 @@ def http(rows):
         entry = {"connections": c, "imgsvc": ours, "node": node,
                  "ratio_req_per_s": ratio(ours["req_per_s"], node["req_per_s"]),
                  "ratio_p50": ratio(node["p50_ms"], ours["p50_ms"]),
-                 "ratio_p99": ratio(node["p99_ms"], ours["p99_ms"])}
+                 "ratio_p99": ratio(node["p99_ms"], ours["p99_ms"]),
+                 "ratio_req_per_server_cpu_s": ratio(ours.get("req_per_server_cpu_s", 0),
+                                                     node.get("req_per_server_cpu_s", 0))}
         if ctl:
             entry["imgsvc_healthz"] = http_side(ctl)
         out.append(entry)
