@@ -151,6 +151,7 @@ def main():
                    "sanitize": env("SANITIZE") == "true"},
         "node": {"version": env("NODE_VERSION", ""), "sdk": ns[0]["implementation"]},
         "settings": {"quick": env("QUICK") == "1", "runs": int(env("RUNS", "0")),
+                     "nice": int(env("NICENESS", "0")),
                      "inprocess_duration_s": float(env("INPROC_S", "0")),
                      "wrk": {"threads": int(env("WRK_THREADS", "0")),
                              "duration_s": float(env("WRK_DURATION_S", "0")),
