@@ -343,6 +343,37 @@ class PipelineByWebhook(unittest.TestCase):
         self.assertEqual((line["outcome"], line["reason"]), ("ignored", "temp_missing"))
 
 
+class StatusAuth(unittest.TestCase):
+    """GET /v1/uploads/{id} is guarded like POST /v1/uploads: credentials, then the owner."""
+
+    def test_credentials_and_owner_rule(self):
+        require_bin(self)
+        from test_uploads import API_KEY, HS_SECRET, jwt_hs256
+        srv = start_store({"IMGSVC_API_KEYS": API_KEY, "IMGSVC_JWT_HS256_SECRET": HS_SECRET})
+        try:
+            uid = "0b8f2a4e-1c3d-4e5f-9a6b-7c8d9e0f1a2b_1700000000"
+            now = int(time.time())
+            tok = jwt_hs256({"sub": "42", "exp": now + 300, "iat": now})
+            jwt = {"Authorization": "Bearer " + tok}
+            cases = [
+                (f"/v1/uploads/{uid}?domain=profile&userId=42", {}, 401, "unauthenticated"),
+                (f"/v1/uploads/{uid}?domain=profile&userId=42", {"X-Api-Key": API_KEY}, 200, None),
+                (f"/v1/uploads/{uid}?domain=profile&userId=42", jwt, 200, None),
+                (f"/v1/uploads/{uid}?domain=profile&userId=43", jwt, 403, "forbidden"),
+                (f"/v1/uploads/{uid}?key=delete/profile/43/{uid}.jpeg", jwt, 403, "forbidden"),
+                (f"/v1/uploads/{uid}?domain=feed&feedId=f1", jwt, 200, None),
+            ]
+            for path, hdrs, code, err in cases:
+                status, _, doc = srv.json("GET", path, headers=hdrs)
+                self.assertEqual(status, code, (path, doc))
+                if err is None:
+                    self.assertEqual(doc, {"uploadId": uid, "status": "unknown"})
+                else:
+                    self.assertEqual(doc["error"]["code"], err, path)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 def storelib_head(srv, key):
     store = f"127.0.0.1:{srv.store_port}"
     path = "/" + BUCKET + "/" + urllib.parse.quote(key)
