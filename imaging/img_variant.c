@@ -1,11 +1,13 @@
 /*
  * img_variant.c: the decode-once variant pipeline. See img_variant.h.
  *
- * Steps: plan every preset -> decode once with vips_thumbnail_buffer at the largest size
- * needed (shrink-on-load, autorotate, ICC import/export to sRGB) -> normalise to 8-bit sRGB
- * -> keep in memory when several outputs read it -> per preset: resize, crop or pad,
- * flatten or keep alpha, encode with metadata stripped. libvips intermediates live in a
- * per-call reference pool (vips_object_local_array) released once on the way out.
+ * Steps: plan every preset and what each output is made from -> decode once at the largest
+ * size needed (JPEG: libjpeg shrink-on-load; others: vips_thumbnail_buffer), as stored, 8-bit
+ * sRGB, kept in memory only when more than one output reads it -> per preset: downsize and turn
+ * upright in one step (img_vips_reduce_upright: the EXIF rotation is done on the small image),
+ * from the smallest earlier result that covers it, then crop or pad, flatten or keep alpha,
+ * encode with metadata stripped. libvips intermediates live in a per-call reference pool
+ * (vips_object_local_array) released once on the way out.
  */
 #include "imaging/img_variant.h"
 
@@ -16,6 +18,7 @@
 #include <vips/vips.h>
 
 #include "imaging/img_privacy.h"
+#include "imaging/img_vips_internal.h"
 
 #define POOL_BASE    8 /* base pipeline images */
 #define POOL_PER_VAR 8 /* images per variant */
@@ -101,53 +104,51 @@ static int jpeg_shrink(int dw, int dh, int bw, int bh)
     return f >= 8 ? 8 : f >= 4 ? 4 : f >= 2 ? 2 : 1;
 }
 
-/* Turns `im` upright by EXIF orientation `o` (in pool slots t[0..2]); `*out` is borrowed. */
-static int orient(VipsImage *im, int o, bool materialise, VipsImage **t, VipsImage **out)
+/* Whether a JPEG decoded as `im` needs libvips' colour management (thumbnail's ICC import and
+ * sRGB export): CMYK, an embedded profile, or more than 8 bits. Plain sRGB or grey does not. */
+static bool needs_colour(VipsImage *im)
 {
-    *out = im;
-    if (o <= 1 || o > 8)
-        return 0;
-    if (vips_copy(im, &t[0], NULL))
-        return -1;
-    vips_image_set_int(t[0], VIPS_META_ORIENTATION, o);
-    if (vips_autorot(t[0], &t[1], NULL))
-        return -1;
-    *out = t[1];
-    if (materialise && !(*out = t[2] = vips_image_copy_memory(t[1])))
-        return -1;
-    return 0;
+    VipsInterpretation in = vips_image_get_interpretation(im);
+    return vips_image_get_typeof(im, VIPS_META_ICC_NAME) != 0 ||
+           vips_image_get_format(im) != VIPS_FORMAT_UCHAR ||
+           (in != VIPS_INTERPRETATION_sRGB && in != VIPS_INTERPRETATION_B_W);
 }
 
 /*
- * Decodes once to fit bw x bh (display orientation) as upright 8-bit sRGB: shrink-on-load,
- * ICC import and sRGB export, then EXIF orientation. JPEG is loaded with its libjpeg shrink and
- * finished by vips_thumbnail_image; other formats go through vips_thumbnail_buffer (WebP and
- * HEIF scale on load there). The rotation runs after the (smaller) image is materialised when
- * `materialise` is set (several outputs will read it), where it is a cheap in-memory transpose.
+ * Decodes once to at least bw x bh (display orientation) as 8-bit sRGB, still as stored (the
+ * EXIF orientation is applied later, to the smaller resized images). JPEG: libjpeg's
+ * shrink-on-load only; the rest of the reduction is left to img_vips_reduce_upright, and
+ * vips_thumbnail_image at the same size does the colour management when there is any to do.
+ * Other formats: vips_thumbnail_buffer to fit (WebP and HEIF scale on load there). `keep`: the
+ * base is read more than once, so it is kept in memory; otherwise it streams (`*seq`).
  */
 static int decode_at(VipsObject *pool, const void *buf, size_t len, const struct img_probe *pr,
-                     int bw, int bh, bool materialise, VipsImage **base)
+                     int bw, int bh, bool keep, VipsImage **base, bool *seq)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(pool, POOL_BASE);
     int s = pr->format == IMG_FMT_JPEG
                 ? jpeg_shrink(img_probe_display_width(pr), img_probe_display_height(pr), bw, bh)
-                : 1;
+                : 0;
     bool swap = pr->orientation >= 5 && pr->orientation <= 8; /* targets as stored */
     int tw = swap ? bh : bw, th = swap ? bw : bh;
     tw = tw < 1 ? 1 : tw;
     th = th < 1 ? 1 : th;
-    if (s > 1) {
+    VipsImage *im = NULL;
+    if (s > 0) {
         if (vips_jpegload_buffer((void *)buf, len, &t[3], "shrink", s, "access",
-                                 VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL) ||
-            vips_thumbnail_image(t[3], &t[0], tw, "height", th, "size", VIPS_SIZE_DOWN, "no_rotate",
-                                 TRUE, NULL))
+                                 VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
+            return -1;
+        im = t[3];
+        if (needs_colour(im) &&
+            vips_thumbnail_image(t[3], &t[0], t[3]->Xsize, "height", t[3]->Ysize, "size",
+                                 VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL))
             return -1;
     } else if (vips_thumbnail_buffer((void *)buf, len, &t[0], tw, "height", th, "size",
                                      VIPS_SIZE_DOWN, "no_rotate", TRUE, "option_string",
                                      "fail_on=truncated", NULL)) {
         return -1;
     }
-    VipsImage *im = t[0];
+    im = t[0] ? t[0] : im;
     if (vips_image_get_interpretation(im) != VIPS_INTERPRETATION_sRGB ||
         vips_image_get_format(im) != VIPS_FORMAT_UCHAR) {
         if (vips_colourspace(im, &t[1], VIPS_INTERPRETATION_sRGB, NULL) ||
@@ -155,18 +156,17 @@ static int decode_at(VipsObject *pool, const void *buf, size_t len, const struct
             return -1;
         im = t[2];
     }
-    /* A rotation reads the image out of order, which a sequential load cannot serve: turned
-     * images are materialised (after shrinking) even when only one output reads them. */
-    bool turned = pr->orientation >= 2 && pr->orientation <= 8;
-    if ((materialise || turned) && !(im = t[4] = vips_image_copy_memory(im)))
+    *seq = !keep;
+    if (keep && !(im = t[4] = vips_image_copy_memory(im)))
         return -1;
-    VipsImage **r = (VipsImage **)vips_object_local_array(pool, 3);
-    return orient(im, pr->orientation, materialise, r, base);
+    *base = im;
+    return 0;
 }
 
 /* Decodes once at the size the largest plan needs. */
 static int decode_base(VipsObject *pool, const void *buf, size_t len, const struct img_probe *pr,
-                       const struct img_geometry *plans, int n, bool materialise, VipsImage **base)
+                       const struct img_geometry *plans, int n, bool keep, VipsImage **base,
+                       bool *seq)
 {
     int dw = img_probe_display_width(pr), dh = img_probe_display_height(pr);
     double need = 0;
@@ -176,30 +176,8 @@ static int decode_base(VipsObject *pool, const void *buf, size_t len, const stru
     }
     if (need > 1)
         need = 1; /* enlarging happens per variant, from the full-size decode */
-    return decode_at(pool, buf, len, pr, (int)ceil(dw * need), (int)ceil(dh * need), materialise,
-                     base);
-}
-
-/* Resizes to exactly w x h (vips_resize, then a 1-pixel fix-up of rounding if needed). */
-static int resize_exact(VipsImage *in, int w, int h, VipsImage **t, VipsImage **out)
-{
-    if (in->Xsize == w && in->Ysize == h) {
-        *out = in;
-        return 0;
-    }
-    double hs = (double)w / in->Xsize, vs = (double)h / in->Ysize;
-    if (vips_resize(in, &t[0], hs, "vscale", vs, NULL))
-        return -1;
-    if (t[0]->Xsize == w && t[0]->Ysize == h) {
-        *out = t[0];
-        return 0;
-    }
-    int cw = t[0]->Xsize < w ? t[0]->Xsize : w, ch = t[0]->Ysize < h ? t[0]->Ysize : h;
-    if (vips_extract_area(t[0], &t[1], 0, 0, cw, ch, NULL) ||
-        vips_embed(t[1], &t[2], 0, 0, w, h, "extend", VIPS_EXTEND_COPY, NULL))
-        return -1;
-    *out = t[2];
-    return 0;
+    return decode_at(pool, buf, len, pr, (int)ceil(dw * need), (int)ceil(dh * need), keep, base,
+                     seq);
 }
 
 /*
@@ -279,20 +257,35 @@ static int encode(VipsImage *in, enum img_format fmt, int q, void **data, size_t
     }
 }
 
+/* What an output is made from: the decoded base (as stored: `orient` still to apply; `seq` when
+ * it streams from the loader) or an earlier variant's resized image (upright, in memory). */
+struct source {
+    VipsImage *im;
+    int orient;
+    bool seq;
+};
+
+/* libvips' and sharp's default kernel, for every reduction: cheaper ones (linear, mitchell) save
+ * ~10 ms a photo but lose ~9 dB PSNR at 1080 against a full-resolution lanczos3 reference
+ * (docs/imaging.md), a visible softening. */
+#define VARIANT_KERNEL VIPS_KERNEL_LANCZOS3
+
 /*
  * Makes one variant from `src`. When `made` is not NULL the resized (pre-crop) image is kept in
  * memory there, so smaller presets can be derived from it instead of from the larger base.
  */
-static int make_one(VipsObject *pool, VipsImage *src, const struct img_preset *p,
+static int make_one(VipsObject *pool, const struct source *src, const struct img_preset *p,
                     const struct img_geometry *g, enum img_format fmt, VipsImage **made,
                     struct img_variant *v)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(pool, POOL_PER_VAR);
     VipsImage *a = NULL, *b = NULL;
     bool keep_alpha = fmt != IMG_FMT_JPEG;
-    if (resize_exact(src, g->resize_w, g->resize_h, t, &a))
+    if (img_vips_reduce_upright(pool, src->im, src->orient, g->resize_w, g->resize_h,
+                                VARIANT_KERNEL, src->seq, &a))
         return -1;
-    if (made != NULL && a != src && !(a = t[7] = vips_image_copy_memory(a)))
+    /* kept for later outputs: in memory, unless it already is (the base, when not streamed) */
+    if (made != NULL && (a != src->im || src->seq) && !(a = t[7] = vips_image_copy_memory(a)))
         return -1;
     if (made != NULL)
         *made = a;
@@ -317,20 +310,27 @@ static int make_one(VipsObject *pool, VipsImage *src, const struct img_preset *p
     return encode(b, fmt, p->quality, &v->data, &v->len);
 }
 
-/* The decoded image scaled to fit IMG_PLACEHOLDER_SIDE, as packed RGBA bytes. */
-static int make_thumb(VipsObject *pool, VipsImage *base, struct img_pixels *px)
+/* The placeholder size for a dw x dh (display) image: fits IMG_PLACEHOLDER_SIDE, never larger. */
+static void thumb_size(int dw, int dh, int *w, int *h)
 {
-    VipsImage **t = (VipsImage **)vips_object_local_array(pool, 4);
+    double s =
+        fmin(1.0, fmin((double)IMG_PLACEHOLDER_SIDE / dw, (double)IMG_PLACEHOLDER_SIDE / dh));
+    *w = clamp_side(dw * s);
+    *h = clamp_side(dh * s);
+}
+
+/* `src` scaled to w x h, upright, as packed RGBA bytes for placeholders. */
+static int make_thumb(VipsObject *pool, const struct source *src, int w, int h,
+                      struct img_pixels *px)
+{
+    VipsImage **t = (VipsImage **)vips_object_local_array(pool, 2);
     VipsImage *a = NULL;
-    double s = fmin(1.0, fmin((double)IMG_PLACEHOLDER_SIDE / base->Xsize,
-                              (double)IMG_PLACEHOLDER_SIDE / base->Ysize));
-    int w = clamp_side(base->Xsize * s), h = clamp_side(base->Ysize * s);
-    if (resize_exact(base, w, h, t, &a))
+    if (img_vips_reduce_upright(pool, src->im, src->orient, w, h, VARIANT_KERNEL, src->seq, &a))
         return -1;
     if (!vips_image_hasalpha(a)) {
-        if (vips_bandjoin_const1(a, &t[3], 255, NULL))
+        if (vips_bandjoin_const1(a, &t[0], 255, NULL))
             return -1;
-        a = t[3];
+        a = t[0];
     }
     if (a->Bands != 4)
         return -1;
@@ -346,24 +346,53 @@ static int make_thumb(VipsObject *pool, VipsImage *base, struct img_pixels *px)
 }
 
 /*
- * The smallest image already in memory that covers plan i: the base, or the resized image of an
- * earlier preset (not a stretched "fill" one, whose aspect differs). Deriving 320 from 640
+ * Which image plan i (or, with i == n, the placeholder of tw x th) is made from: -1 for the
+ * decoded base, or the smallest earlier resized image that covers it (not a stretched "fill"
+ * one, whose aspect differs; not one enlarged beyond the source dw x dh). Deriving 320 from 640
  * rather than from 1080 keeps every resize small.
  */
-static VipsImage *pick_source(VipsImage *base, VipsImage *const *made,
-                              const struct img_preset *presets, const struct img_geometry *plans,
-                              int i)
+static int pick_source(const struct img_preset *presets, const struct img_geometry *plans, int i,
+                       int w, int h, int dw, int dh)
 {
-    VipsImage *best = base;
+    int best = -1;
+    double best_area = (double)dw * dh;
     for (int j = 0; j < i; j++) {
-        VipsImage *m = made[j];
-        if (m == NULL || presets[j].fit == IMG_FIT_FILL || m->Xsize < plans[i].resize_w ||
-            m->Ysize < plans[i].resize_h)
+        const struct img_geometry *g = &plans[j];
+        double area = (double)g->resize_w * g->resize_h;
+        if (presets[j].fit == IMG_FIT_FILL || g->resize_w < w || g->resize_h < h ||
+            area >= best_area)
             continue;
-        if ((double)m->Xsize * m->Ysize < (double)best->Xsize * best->Ysize)
-            best = m;
+        best = j;
+        best_area = area;
     }
     return best;
+}
+
+/* Sources of every plan (from[0..n-1]) and of the placeholder (from[n]; -2 when none), and
+ * how many outputs read each resized image (reads[0..n-1]) and the base (*base_reads). */
+static void plan_sources(const struct img_preset *presets, const struct img_geometry *plans, int n,
+                         const struct img_probe *pr, bool thumb, int *from, int *reads,
+                         int *base_reads)
+{
+    int dw = img_probe_display_width(pr), dh = img_probe_display_height(pr), tw = 0, th = 0;
+    *base_reads = 0;
+    for (int i = 0; i <= n; i++) {
+        if (i < n)
+            reads[i] = 0;
+        if (i == n && !thumb) {
+            from[n] = -2;
+            break;
+        }
+        if (i == n)
+            thumb_size(dw, dh, &tw, &th);
+        from[i] = i < n
+                      ? pick_source(presets, plans, i, plans[i].resize_w, plans[i].resize_h, dw, dh)
+                      : pick_source(presets, plans, n, tw, th, dw, dh);
+        if (from[i] < 0)
+            (*base_reads)++;
+        else
+            reads[from[i]]++;
+    }
 }
 
 static enum err_code plan_all(const struct img_probe *probe, const struct img_preset *presets,
@@ -389,31 +418,38 @@ enum err_code img_variants_make(const void *buf, size_t len, const struct img_pr
 {
     enum err_code rc = ERR_OK;
     struct img_geometry plans[IMG_PRESET_MAX];
+    int from[IMG_PRESET_MAX + 1], reads[IMG_PRESET_MAX], base_reads = 0;
     VipsObject *pool = NULL;
-    VipsImage *base = NULL, *made[IMG_PRESET_MAX] = {NULL};
+    VipsImage *made[IMG_PRESET_MAX] = {NULL};
+    struct source base = {.orient = probe->orientation};
     memset(out, 0, sizeof(*out));
     if (thumb != NULL)
         memset(thumb, 0, sizeof(*thumb));
     if ((rc = plan_all(probe, presets, n, plans, e)) != ERR_OK)
         return rc;
+    plan_sources(presets, plans, n, probe, thumb != NULL, from, reads, &base_reads);
     pool = VIPS_OBJECT(vips_image_new());
-    bool many = n > 1 || thumb != NULL;
-    if (decode_base(pool, buf, len, probe, plans, n, many, &base)) {
+    if (decode_base(pool, buf, len, probe, plans, n, base_reads > 1, &base.im, &base.seq)) {
         rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
         goto cleanup;
     }
     for (int i = 0; i < n; i++, out->count++) {
         enum img_format fmt = img_output_format(presets[i].format, probe->format);
-        VipsImage *src = pick_source(base, made, presets, plans, i);
-        if (make_one(pool, src, &presets[i], &plans[i], fmt, many ? &made[i] : NULL,
-                     &out->items[i])) {
+        struct source mine = {.im = from[i] < 0 ? NULL : made[from[i]], .orient = 1};
+        if (make_one(pool, from[i] < 0 ? &base : &mine, &presets[i], &plans[i], fmt,
+                     reads[i] > 0 ? &made[i] : NULL, &out->items[i])) {
             rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot make the variants");
             goto cleanup;
         }
     }
-    if (thumb != NULL && make_thumb(pool, base, thumb)) {
-        rc = img_fail_vips(e, IMG_R_INTERNAL, "cannot make the placeholder image");
-        goto cleanup;
+    if (thumb != NULL) {
+        int tw = 0, th = 0;
+        struct source mine = {.im = from[n] < 0 ? NULL : made[from[n]], .orient = 1};
+        thumb_size(img_probe_display_width(probe), img_probe_display_height(probe), &tw, &th);
+        if (make_thumb(pool, from[n] < 0 ? &base : &mine, tw, th, thumb)) {
+            rc = img_fail_vips(e, IMG_R_INTERNAL, "cannot make the placeholder image");
+            goto cleanup;
+        }
     }
 cleanup:
     if (rc != ERR_OK) {
@@ -429,11 +465,12 @@ enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct i
 {
     enum err_code rc = ERR_OK;
     VipsObject *pool = VIPS_OBJECT(vips_image_new());
-    VipsImage *base = NULL;
+    struct source base = {.orient = probe->orientation};
+    int tw = 0, th = 0;
     memset(px, 0, sizeof(*px));
-    if (decode_at(pool, buf, len, probe, IMG_PLACEHOLDER_SIDE, IMG_PLACEHOLDER_SIDE, false,
-                  &base) ||
-        make_thumb(pool, base, px))
+    thumb_size(img_probe_display_width(probe), img_probe_display_height(probe), &tw, &th);
+    if (decode_at(pool, buf, len, probe, tw, th, false, &base.im, &base.seq) ||
+        make_thumb(pool, &base, tw, th, px))
         rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
     g_object_unref(pool);
     return rc;

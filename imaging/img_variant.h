@@ -2,8 +2,8 @@
  * img_variant.h: decode once, make every preset's variant.
  *
  * The source is decoded a single time, with shrink-on-load, at the smallest size that still
- * serves the largest preset (vips_thumbnail_buffer), with EXIF orientation applied and colour
- * converted to 8-bit sRGB. Every variant is then derived from that one image in memory.
+ * serves the largest preset, colour converted to 8-bit sRGB. Every variant is derived from that
+ * one image or from a larger variant already made (lanczos3), with EXIF orientation applied.
  * Outputs carry no metadata at all (no EXIF, XMP, IPTC, GPS, ICC: libvips "strip"); alpha is
  * kept for PNG, WebP and AVIF and flattened onto white for JPEG.
  *

@@ -4,6 +4,7 @@
 #ifndef IMGSVC_IMAGING_IMG_VIPS_INTERNAL_H
 #define IMGSVC_IMAGING_IMG_VIPS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <vips/vips.h>
@@ -19,5 +20,29 @@
  */
 enum err_code img_vips_load_header(const void *buf, size_t len, enum img_format fmt,
                                    VipsImage **out, struct img_error *e);
+
+/* Largest reduction factor per axis img_vips_reduce_upright does with its own passes; beyond
+ * it vips_resize (an integer box shrink first) is cheaper than that many kernel taps. */
+#define IMG_REDUCE_MAX 3.0
+
+/*
+ * Downsizes the 8-bit image `in` (as stored) to exactly w x h as displayed after EXIF
+ * orientation `o` (1..8; anything else is 1), with `kernel`, and turns it upright.
+ *
+ * Why not vips_resize + vips_autorot: libvips 8.14 reduces vertically with a vectorised (Orc)
+ * loop but horizontally with a scalar one several times slower per tap, and rotating the large
+ * image costs as much again. So: reducev as stored, a quarter turn, reducev again (the stored
+ * horizontal axis), then whatever turn is left; for orientations 6 and 8 the transpose is the
+ * orientation itself, so turned photos cost no extra rotation. Larger factors than
+ * IMG_REDUCE_MAX, enlargements, other band formats and single-axis reductions go through
+ * vips_resize (then the orientation). The kernel is the same either way, so the pixels match
+ * vips_resize's to within rounding.
+ *
+ * `seq`: `in` is a sequential load that can be read top to bottom only once; the first pass is
+ * then kept in memory before the turn. New images belong to `pool`; `*out` is borrowed from it
+ * (or is `in`). Returns 0, or -1 with the libvips error buffer set.
+ */
+int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h, VipsKernel kernel,
+                            bool seq, VipsImage **out);
 
 #endif

@@ -1,96 +1,182 @@
 #!/usr/bin/env bash
-# bench/imaging: the ingest workload in process — every photos/ JPEG of the corpus into 1080,
-# 640 and 320 wide (inside), JPEG q80, rotated, stripped — in images/s with 1 and 2 images in
-# flight, side by side with:
-#   sharp  the seed's way in Node + sharp (sharp_anchor.mjs: one decode per width), and
-#   floor  each JPEG decoded at shrink 2 plus the three final encodes (nothing less is possible).
-# Also: the full pipeline (placeholders + location-free origin) and the peak RSS of one ingest of
-# formats/large-108mp.jpg. Prints one JSON document on stdout (progress on stderr).
+# bench/imaging: the ingest workload of issue 5, in process, side by side in one go:
+#   imgsvc  bench/imaging/imaging_bench -m ingest: every photos/ JPEG of the corpus into 1080,
+#           640 and 320 wide (inside), JPEG q80, EXIF-rotated, stripped, with img_probe +
+#           img_variants_make (one decode, the smaller sizes derived from the larger);
+#   floor   imaging_bench -m floor: each JPEG decoded at libjpeg shrink 2 plus the three encodes
+#           of already-resized images, the least work that gives the same outputs;
+#   sharp   bench/anchors/imaging-sharp.mjs: the seed's way in Node + sharp, for each width
+#           sharp(buf).rotate().resize({width}).jpeg({quality:80}).toBuffer();
+# each with 1 and 2 images in flight (threads; libvips uses -c threads per image in both tools),
+# and the peak resident set of one ingest of formats/large-108mp.jpg in a fresh process
+# (imaging_bench -m rss: img_probe + img_variants_make; -m rss-service: img_process as the
+# service runs it, placeholders and the location-free origin included).
+# Every measurement is repeated (-r, default 3) and medians are compared; the order of the three
+# rotates from run to run so that a busy moment of the shared machine does not always hit the
+# same one. Prints one JSON document on stdout (progress on stderr): machine (with the load
+# average before and after), versions, settings, "throughput" per images in flight (medians of
+# images/s and images per CPU second, ratios imgsvc/sharp and imgsvc/floor), "memory", and
+# "targets" (issue 5: >= 2.0x sharp, >= 60% of the floor, peak RSS <= 300 MB), each with what
+# was measured and whether it is met. Nothing here asserts a number.
 #
-# usage: bench/imaging/run.sh [-r ROUNDS] [-n REPEATS]
-#   -r  passes over the 12 photos per measurement (default 3)
-#   -n  every measurement is repeated, interleaved, and the best kept (default 3): the machine
-#       is shared, so the best run is the one least disturbed by others
-# Environment: IMGSVC_CORPUS_DIR (default build/corpus; built with ../shared/corpus/
-# make-corpus.sh when missing), IMGSVC_BUILD_DIR (a CMake build dir with the bench_imaging
-# target; default: compile bench_imaging.c directly with -O2).
+# usage: bench/imaging/imaging_run.sh [-r RUNS] [-p PASSES] [-w PASSES] [-c THREADS] [-q]
+#   -r  runs of every measurement; medians are reported (default 3)
+#   -p  timed passes over the photos per run (default 2: 24 images)
+#   -w  untimed warm-up passes per run, one image in flight (default 1)
+#   -c  libvips threads per image in both tools (default 1: IMGSVC_VIPS_CONCURRENCY's default)
+#   -q  quick smoke mode for the test suite: one photo, -r 1 -p 1 -w 0, no installs or builds;
+#       the numbers mean nothing
+# Environment: IMGSVC_CORPUS_DIR (default ${XDG_CACHE_HOME:-~/.cache}/imgsvc/corpus, built there
+# with ../shared/corpus/make-corpus.sh when absent; IMGSVC_SHARED_DIR names another shared/),
+# IMAGING_BENCH (a prebuilt imaging_bench; default: built in IMGSVC_BUILD_DIR, default build/),
+# NODE (default node), IMGSVC_NPM_PREFIX (where node_modules is; default tests/, installed from
+# tests/package.json).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-rounds=3 repeats=3
-while getopts "r:n:h" opt; do
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+runs=3 passes=2 warmup=1 threads=1 quick=0
+while getopts "r:p:w:c:qh" opt; do
     case $opt in
-    r) rounds=$OPTARG ;;
-    n) repeats=$OPTARG ;;
-    *) sed -n '2,16p' "$0" >&2 && exit 2 ;;
+    r) runs=$OPTARG ;;
+    p) passes=$OPTARG ;;
+    w) warmup=$OPTARG ;;
+    c) threads=$OPTARG ;;
+    q) quick=1 runs=1 passes=1 warmup=0 ;;
+    *) sed -n '2,35p' "$0" >&2 && exit 2 ;;
     esac
 done
-say() { echo "bench/imaging: $*" >&2; }
-
-corpus=${IMGSVC_CORPUS_DIR:-$root/build/corpus}
-if [ ! -f "$corpus/MANIFEST" ]; then
-    say "building the corpus in $corpus"
-    bash "$root/../shared/corpus/make-corpus.sh" "$corpus" >&2
-fi
-
+node=${NODE:-node}
+anchor=$IMGSVC_ROOT/bench/anchors/imaging-sharp.mjs
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-bin=$work/bench_imaging
-if [ -n "${IMGSVC_BUILD_DIR:-}" ] && cmake --build "$IMGSVC_BUILD_DIR" --target bench_imaging >&2; then
-    # shellcheck disable=SC2012
-    bin=$(ls -t $(find "$IMGSVC_BUILD_DIR" -name bench_imaging -type f -perm -u+x) | head -1)
-else
-    say "compiling bench_imaging.c (-O2)"
-    # shellcheck disable=SC2046
-    cc -std=c11 -O2 -D_GNU_SOURCE -I"$root" -o "$bin" "$here/bench_imaging.c" \
-        "$root"/imaging/*.c "$root"/common/*.c \
-        $(pkg-config --cflags --libs vips libcjson openssl) -lpthread -lm
+imgsvc_on_exit "rm -rf '$work'"
+
+# ---- tools --------------------------------------------------------------------------------
+if [ "$quick" -eq 0 ]; then
+    imgsvc_apt_install "$IMGSVC_ROOT/scripts/packages/apt-build.txt"
+    command -v "$node" >/dev/null 2>&1 || imgsvc_apt_install_names nodejs npm
+    [ -n "${IMGSVC_NPM_PREFIX:-}" ] || imgsvc_npm_install "$IMGSVC_ROOT/tests"
 fi
 
-if [ ! -d "$here/node_modules/sharp" ]; then
-    say "installing sharp (bench/imaging/package.json)"
-    npm install --prefix "$here" --no-audit --no-fund >&2
+# Builds imaging_bench in $1: its CMake target when the build knows it, else (until
+# bench/imaging's CMake file is wired) the imaging and common libraries plus one cc link.
+build_bench() {
+    local dir=$1
+    if [ ! -f "$dir/CMakeCache.txt" ]; then
+        mkdir -p "$dir"
+        cmake -S "$IMGSVC_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; imgsvc_die "cmake failed"; }
+    fi
+    imgsvc_say "building imaging_bench in $dir"
+    if cmake --build "$dir" --target help 2>/dev/null | grep -q ' imaging_bench$'; then
+        cmake --build "$dir" -j "$IMGSVC_JOBS" --target imaging_bench >"$dir/build.log" 2>&1 ||
+            { cat "$dir/build.log" >&2; imgsvc_die "build failed in $dir"; }
+        return
+    fi
+    cmake --build "$dir" -j "$IMGSVC_JOBS" --target imaging common >"$dir/build.log" 2>&1 ||
+        { cat "$dir/build.log" >&2; imgsvc_die "build failed in $dir"; }
+    mkdir -p "$dir/bench"
+    local flags bt
+    bt=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$dir/CMakeCache.txt" | tr '[:lower:]' '[:upper:]')
+    flags=$(sed -n "s/^CMAKE_C_FLAGS_${bt}:STRING=//p" "$dir/CMakeCache.txt")
+    grep -q '^IMGSVC_SANITIZE:BOOL=ON' "$dir/CMakeCache.txt" &&
+        flags="$flags -fsanitize=address,undefined -fno-omit-frame-pointer"
+    # shellcheck disable=SC2046,SC2086
+    cc -std=c11 ${flags:--O2} -D_GNU_SOURCE -I"$IMGSVC_ROOT" $(pkg-config --cflags vips) \
+        -o "$dir/bench/imaging_bench" "$IMGSVC_ROOT/bench/imaging/imaging_bench.c" \
+        "$dir/libimaging.a" "$dir/libcommon.a" $(pkg-config --libs vips libcjson openssl) \
+        -lpthread -lm || imgsvc_die "cannot link imaging_bench"
+}
+if [ -z "${IMAGING_BENCH:-}" ]; then
+    [ "$quick" -eq 0 ] || imgsvc_die "-q needs IMAGING_BENCH (it builds nothing)"
+    build_dir=$(cd "$IMGSVC_ROOT" && mkdir -p "${IMGSVC_BUILD_DIR:-build}" &&
+        cd "${IMGSVC_BUILD_DIR:-build}" && pwd)
+    build_bench "$build_dir"
+    IMAGING_BENCH=$build_dir/bench/imaging_bench
+fi
+[ -x "$IMAGING_BENCH" ] || imgsvc_die "$IMAGING_BENCH not found"
+# The build's type (the CMake cache next to the binary, or one level up for bench/).
+cache=$(dirname "$IMAGING_BENCH")/CMakeCache.txt
+[ -f "$cache" ] || cache=$(dirname "$(dirname "$IMAGING_BENCH")")/CMakeCache.txt
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache" 2>/dev/null || true)
+sanitize=false
+if grep -q '^IMGSVC_SANITIZE:BOOL=ON' "$cache" 2>/dev/null; then
+    [ "$quick" -eq 1 ] || imgsvc_die "$IMAGING_BENCH is a sanitizer build: numbers would be meaningless"
+    sanitize=true
 fi
 
+# ---- corpus -------------------------------------------------------------------------------
+corpus=${IMGSVC_CORPUS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/imgsvc/corpus}
+if [ ! -f "$corpus/MANIFEST" ]; then
+    [ "$quick" -eq 0 ] || imgsvc_die "-q needs a built corpus in $corpus (IMGSVC_CORPUS_DIR)"
+    maker=${IMGSVC_SHARED_DIR:-$IMGSVC_ROOT/../shared}/corpus/make-corpus.sh
+    [ -f "$maker" ] || imgsvc_die "no corpus in $corpus and no $maker to build it"
+    mkdir -p "$(dirname "$corpus")"
+    imgsvc_say "building the corpus into $corpus (about a minute)"
+    (
+        flock 9 # one builder at a time; the folder appears complete or not at all
+        if [ ! -f "$corpus/MANIFEST" ]; then
+            rm -rf "$corpus.tmp"
+            bash "$maker" "$corpus.tmp" >&2
+            mv "$corpus.tmp" "$corpus"
+        fi
+    ) 9>"$corpus.lock"
+fi
+(cd "$corpus" && grep -E '^(photos/[^ ]*\.jpg|formats/large-108mp\.jpg) ' MANIFEST |
+    awk '{print $3 "  " $1}' | sha256sum -c --quiet) ||
+    imgsvc_die "$corpus does not match its MANIFEST (rebuild it)"
 photos=$corpus/photos
-results=()
-for rep in $(seq "$repeats"); do
-    for n in 1 2; do
-        say "run $rep/$repeats: imgsvc ingest, floor, sharp; $n in flight"
-        results+=("$("$bin" ingest "$photos" "$n" "$rounds")")
-        results+=("$("$bin" floor "$photos" "$n" "$rounds")")
-        results+=("$(node "$here/sharp_anchor.mjs" "$photos" "$n" "$rounds")")
-    done
-    say "run $rep/$repeats: imgsvc full pipeline (placeholders + origin privacy), 1 in flight"
-    results+=("$("$bin" ingest "$photos" 1 "$rounds" full)")
-done
-say "peak RSS of one ingest of large-108mp.jpg"
-rss=$("$bin" rss "$corpus/formats/large-108mp.jpg")
+if [ "$quick" -eq 1 ]; then # one photo
+    all=("$corpus"/photos/*.jpg)
+    mkdir "$work/photos"
+    ln -s "${all[0]}" "$work/photos/"
+    photos=$work/photos
+fi
+large=$corpus/formats/large-108mp.jpg
 
-printf '%s\n' "${results[@]}" | python3 -c '
-import json, os, platform, sys
-runs = [json.loads(l) for l in sys.stdin if l.strip()]
-rss = json.loads(sys.argv[1])
-best = {}
-for r in runs:  # per (mode, inflight): the fastest run, and the least CPU per image
-    k = (r["mode"], r["inflight"])
-    b = best.setdefault(k, dict(r, runs=0))
-    b["runs"] += 1
-    if r["images_per_s"] > b["images_per_s"]:
-        b.update(seconds=r["seconds"], images_per_s=r["images_per_s"])
-    b["cpu_ms_per_image"] = min(b["cpu_ms_per_image"], r["cpu_ms_per_image"])
-rows = list(best.values())
-def rate(mode, n):
-    return best[(mode, n)]["images_per_s"]
-def cpu(mode, n):
-    return best[(mode, n)]["cpu_ms_per_image"]
-summary = {str(n): {"vs_sharp": round(rate("ingest", n) / rate("sharp", n), 2),
-                    "of_floor": round(rate("ingest", n) / rate("floor", n), 2),
-                    "cpu_vs_sharp": round(cpu("sharp", n) / cpu("ingest", n), 2),
-                    "cpu_of_floor": round(cpu("floor", n) / cpu("ingest", n), 2)}
-           for n in (1, 2)}
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(json.dumps({"benchmark": "imaging", "machine": {"cpu": cpu, "cores": os.cpu_count(),
-       "kernel": platform.release()}, "results": rows, "ratios": summary,
-       "large_108mp_peak_rss_mb": rss["peak_rss_mb"]}, indent=1))
-' "$rss"
+# ---- measurements -------------------------------------------------------------------------
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+imgsvc_say "load average before: $load_before"
+measure() { # measure TOOL INFLIGHT RUN -> one JSON line appended to $work/runs.jsonl
+    local line
+    case $1 in
+    imgsvc) line=$("$IMAGING_BENCH" -m ingest -j "$2" -p "$passes" -w "$warmup" -c "$threads" \
+        "$photos") ;;
+    floor) line=$("$IMAGING_BENCH" -m floor -j "$2" -p "$passes" -w "$warmup" -c "$threads" \
+        "$photos") ;;
+    sharp) line=$("$node" "$anchor" -j "$2" -p "$passes" -w "$warmup" -c "$threads" "$photos") ;;
+    esac
+    [ -n "$line" ] || imgsvc_die "$1 printed no result"
+    echo "{\"run\":$3,${line#\{}" >>"$work/runs.jsonl"
+}
+: >"$work/runs.jsonl"
+tools=(imgsvc floor sharp)
+for r in $(seq 1 "$runs"); do
+    for j in 1 2; do
+        for k in 0 1 2; do
+            t=${tools[$(((k + r - 1) % 3))]}
+            imgsvc_say "run $r/$runs: $t, $j in flight"
+            measure "$t" "$j" "$r"
+        done
+    done
+done
+: >"$work/memory.jsonl"
+for r in $(seq 1 "$runs"); do
+    for m in rss rss-service; do
+        imgsvc_say "run $r/$runs: peak RSS of large-108mp.jpg ($m)"
+        "$IMAGING_BENCH" -m "$m" -c "$threads" "$large" >>"$work/memory.jsonl"
+    done
+done
+
+# ---- report -------------------------------------------------------------------------------
+dirty=$(git -C "$IMGSVC_ROOT" status --porcelain -- imaging common bench/imaging/imaging_bench.c \
+    bench/anchors/imaging-sharp.mjs 2>/dev/null |
+    grep -c . || true)
+LOAD_BEFORE=$load_before QUICK=$quick RUNS=$runs PASSES=$passes WARMUP=$warmup \
+    VIPS_THREADS=$threads BUILD_TYPE=$build_type SANITIZE=$sanitize \
+    GIT_REV=$(git -C "$IMGSVC_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown) \
+    GIT_DIRTY_FILES=$dirty CORPUS_DIR=$corpus PHOTOS_DIR=$photos \
+    MANIFEST_SHA256=$(sha256sum "$corpus/MANIFEST" | cut -d' ' -f1) \
+    SYSTEM_VIPS=$(pkg-config --modversion vips) \
+    LIBJPEG=$(dpkg-query -W -f='${Version}' libjpeg62-turbo 2>/dev/null || echo unknown) \
+    CC_VERSION=$(cc -dumpfullversion 2>/dev/null || echo unknown) \
+    python3 "$IMGSVC_ROOT/bench/imaging/imaging_summary.py" "$work"
