@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -109,6 +110,35 @@ fail:
     return NULL;
 }
 
+/* ?urls=1 or ?urls=true. */
+static bool want_urls(const struct h_request *req)
+{
+    const char *v = h_query(req, "urls");
+    return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+/* Adds the presigned GET URLs to `o`; on failure answers an error, deletes `o`, false. */
+static bool add_urls(const struct h_status_ctx *ctx, const struct h_request *req,
+                     struct h_response *resp, cJSON *o)
+{
+    struct err e = {0};
+    const struct h_uploads_ctx *pc = ctx->presign;
+    if (pc == NULL || pc->creds.access_key == NULL || pc->creds.access_key[0] == '\0') {
+        h_resp_error(resp, req, 503, "storage_not_configured",
+                     "no S3 credentials are configured for presigning");
+    } else if (h_status_add_urls(pc, ctx->url_expires_s, time(NULL), o, &e) != ERR_OK) {
+        log_msg(LOGL_WARN, "status", req->request_id, "presign of variants: %s", e.msg);
+        if (e.code == ERR_INVALID)
+            h_resp_error(resp, req, 503, "credentials_expired", "%s", e.msg);
+        else
+            h_resp_error(resp, req, 500, "internal", "the variant URLs could not be signed");
+    } else {
+        return true;
+    }
+    cJSON_Delete(o);
+    return false;
+}
+
 void h_uploads_status(const struct h_request *req, struct h_response *resp)
 {
     const struct h_status_ctx *ctx = req->route_ctx;
@@ -138,6 +168,8 @@ void h_uploads_status(const struct h_request *req, struct h_response *resp)
         h_resp_error(resp, req, 500, "internal", "out of memory");
         goto cleanup;
     }
+    if (state == H_UPLOAD_READY && want_urls(req) && !add_urls(ctx, req, resp, o))
+        goto cleanup;
     h_resp_header(resp, "Cache-Control", "no-store");
     h_resp_json(resp, 200, o);
 cleanup:

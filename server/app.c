@@ -213,6 +213,7 @@ void srv_app_free(struct srv_app *app)
     srv_app_free_pipeline(app); /* before the S3 clients it may borrow */
     srv_app_free_s3(app);
     srv_app_free_events(app);
+    h_demo_ctx_free(&app->demo);
 }
 
 void srv_app_store_started(struct srv_app *app, unsigned port)

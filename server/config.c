@@ -34,6 +34,9 @@ static const struct cfg_entry table[] = {
      "Largest JSON request body in bytes (413 payload_too_large past it)"},
     {"IMGSVC_DEBUG_ROUTES", CFG_BOOL, 0, 0, "false", NULL, F(debug_routes),
      "Serve POST /debug/echo and GET /debug/sleep (diagnostics for tests and operators)"},
+    {"IMGSVC_DEMO", CFG_ENUM, 0, 0, "auto", "auto|on|off", F(demo),
+     "Serve the browser demo at / (upload a photo, see its variants); auto: only when the API "
+     "listens on loopback"},
     {"IMGSVC_WORKERS", CFG_INT, 1, 256, "2", NULL, F(workers),
      "Worker threads for background jobs (event processing)"},
     {"IMGSVC_QUEUE_DEPTH", CFG_INT, 1, 1000000, "1024", NULL, F(queue_depth),
@@ -74,6 +77,9 @@ static const struct cfg_entry table[] = {
      "IMGSVC_S3_ENDPOINT, or http://127.0.0.1:9000 for the embedded store"},
     {"IMGSVC_PRESIGN_EXPIRES_S", CFG_INT, 1, 604800, "600", NULL, F(presign_expires_s),
      "Lifetime of presigned upload URLs in seconds (also bounded by the credentials' expiry)"},
+    {"IMGSVC_STATUS_URL_EXPIRES_S", CFG_INT, 1, 604800, "300", NULL, F(status_url_expires_s),
+     "Lifetime in seconds of the presigned GET URLs of a ready upload's variants and origin "
+     "(GET /v1/uploads/{uploadId}?urls=1; also bounded by the credentials' expiry)"},
     {"IMGSVC_MAX_UPLOAD_BYTES", CFG_INT, 1, 5368709120LL, "52428800", NULL, F(max_upload_bytes),
      "Largest upload in bytes a client may declare (contentLength)"},
     {"IMGSVC_PRESETS_FILE", CFG_STRING, 0, 4096, "", NULL, F(presets_file),

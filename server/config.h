@@ -35,6 +35,7 @@ struct srv_config {
     long long read_timeout_s;
     long long max_json_bytes;
     bool debug_routes;
+    char *demo; /* auto|on|off */
     /* workers */
     long long workers;
     long long queue_depth;
@@ -56,6 +57,7 @@ struct srv_config {
     char *s3_ca_file;
     char *public_endpoint;
     long long presign_expires_s;
+    long long status_url_expires_s;
     long long max_upload_bytes;
     char *presets_file;
     /* embedded S3 store */

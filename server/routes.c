@@ -5,7 +5,35 @@
  */
 #include "server/routes.h"
 
+#include <stdio.h>
+
+#include "common/log.h"
 #include "handlers/debug.h"
+#include "handlers/demo.h"
+
+/* The browser demo's routes when IMGSVC_DEMO allows them (handlers/demo.h). Built here, after
+ * the embedded store started, so the page's policy names the store's real port. */
+static size_t demo_routes(struct srv_app *app, struct srv_route *out)
+{
+    char origin[300];
+    struct err e = {0};
+    if (!h_demo_wanted(app->cfg->demo, app->cfg->listen_addr))
+        return 0;
+    if (app->uploads.virtual_hosted)
+        snprintf(origin, sizeof(origin), "%s://%s.%s", app->public_scheme, app->cfg->s3_bucket,
+                 app->public_host);
+    else
+        snprintf(origin, sizeof(origin), "%s://%s", app->public_scheme, app->public_host);
+    if (h_demo_ctx_init(&app->demo, app->auth != NULL, origin, &e) != ERR_OK) {
+        log_msg(LOGL_WARN, "demo", NULL, "the browser demo is off: %s", e.msg);
+        h_demo_ctx_free(&app->demo);
+        return 0;
+    }
+    for (size_t i = 0; i < H_DEMO_NFILES; i++)
+        out[i] =
+            (struct srv_route){"GET", app->demo.files[i].path, h_demo_get, &app->demo.files[i], 0};
+    return H_DEMO_NFILES;
+}
 
 size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES])
 {
@@ -17,6 +45,8 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
                                   (size_t)app->cfg->max_json_bytes};
     app->status.auth = app->auth; /* serve opened the pipeline before building the routes */
     app->status.pipeline = app->pipeline;
+    app->status.presign = &app->uploads; /* ?urls=1: GET URLs signed like the upload URLs */
+    app->status.url_expires_s = app->cfg->status_url_expires_s;
     out[n++] =
         (struct srv_route){"GET", "/v1/uploads/{uploadId}", h_uploads_status, &app->status, 0};
     out[n++] = (struct srv_route){"POST", "/v1/resize", h_resize, &app->resize,
@@ -31,6 +61,7 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     srv_app_reprocess_ctx(app); /* serve opened the pipeline before building the routes */
     out[n++] = (struct srv_route){"POST", "/v1/objects/reprocess", h_reprocess_post,
                                   &app->reprocess, (size_t)app->cfg->max_json_bytes};
+    n += demo_routes(app, out + n);
     if (app->cfg->debug_routes) {
         out[n++] = (struct srv_route){"POST", "/debug/echo", h_debug_echo, NULL,
                                       (size_t)app->cfg->max_json_bytes};

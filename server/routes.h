@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "handlers/auth.h"
+#include "handlers/demo.h"
 #include "handlers/events.h"
 #include "handlers/health.h"
 #include "handlers/pipeline.h"
@@ -60,6 +61,7 @@ struct srv_app {
     /* the reconciler and POST /v1/objects/reprocess (server/app_reconcile.c) */
     struct h_reprocess_ctx reprocess;
     struct srv_reconciler *reconciler; /* NULL when off */
+    struct h_demo_ctx demo;            /* the browser demo at / (server/routes.c) */
 };
 
 /*
