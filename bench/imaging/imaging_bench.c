@@ -1,14 +1,16 @@
 /*
  * imaging_bench.c: in-process throughput and memory of imaging/ on the ingest workload.
  *
- *   imaging_bench [-m ingest|floor] [-j INFLIGHT] [-p PASSES] [-w PASSES] [-c THREADS] DIR
+ *   imaging_bench [-m ingest|service|floor] [-j INFLIGHT] [-p PASSES] [-w PASSES] [-c THREADS] DIR
  *   imaging_bench -m rss|rss-service [-c THREADS] FILE
  *
  * The ingest workload (issue 5): every *.jpg in DIR (the corpus's photos/) into three JPEG
  * variants 1080, 640 and 320 wide (fit inside, quality 80, EXIF orientation applied, metadata
  * stripped), exactly as the service does it: img_probe, then img_variants_make (one decode with
  * shrink-on-load, the smaller sizes derived from the larger). Every output is checked (three
- * JPEGs of the planned widths) or the program fails.
+ * JPEGs of the planned widths) or the program fails. -m service runs the same presets through
+ * img_process with the service's defaults instead (placeholders and the location-free origin
+ * too), which is what one upload costs the event handler.
  *
  * -m floor is the least work that can produce the same outputs: each JPEG decoded at libjpeg
  * shrink 2 (vips_jpegload_buffer "shrink", 2, into memory) plus the three JPEG encodes (same
@@ -61,6 +63,7 @@ struct photo {
 /* Shared by the worker threads of one measurement. */
 struct bench {
     bool floor;
+    bool service; /* img_process with the defaults instead of img_variants_make */
     struct photo *photos;
     int nphotos;
     int total; /* images to process */
@@ -156,19 +159,23 @@ static void make_presets(struct img_preset *p)
 static int ingest_one(struct bench *b, const struct photo *ph)
 {
     struct img_probe pr;
-    struct img_variants v = {0};
+    struct img_result r = {0};
+    struct img_variants *v = &r.variants;
+    struct img_job_opts jo = img_job_opts_default();
     struct img_error e = {0};
     long long bytes = 0;
     int rc = -1;
-    if (img_probe(ph->data, ph->len, NULL, &pr, &e) != ERR_OK ||
-        img_variants_make(ph->data, ph->len, &pr, b->presets, BENCH_NVARIANTS, &v, NULL, &e) !=
-            ERR_OK) {
+    if (b->service
+            ? img_process(ph->data, ph->len, &jo, b->presets, BENCH_NVARIANTS, &r, &e) != ERR_OK
+            : img_probe(ph->data, ph->len, NULL, &pr, &e) != ERR_OK ||
+                  img_variants_make(ph->data, ph->len, &pr, b->presets, BENCH_NVARIANTS, v, NULL,
+                                    &e) != ERR_OK) {
         fprintf(stderr, "imaging_bench: %s: %s\n", ph->name, e.msg);
         goto cleanup;
     }
     for (int i = 0; i < BENCH_NVARIANTS; i++) {
-        const struct img_variant *it = &v.items[i];
-        if (v.count != BENCH_NVARIANTS || it->format != IMG_FMT_JPEG || it->width != widths[i] ||
+        const struct img_variant *it = &v->items[i];
+        if (v->count != BENCH_NVARIANTS || it->format != IMG_FMT_JPEG || it->width != widths[i] ||
             it->len < 3 || memcmp(it->data, "\xff\xd8\xff", 3) != 0) {
             fprintf(stderr, "imaging_bench: %s: unexpected variant %d (%dx%d)\n", ph->name, i,
                     it->width, it->height);
@@ -179,7 +186,7 @@ static int ingest_one(struct bench *b, const struct photo *ph)
     atomic_fetch_add(&b->output_bytes, bytes);
     rc = 0;
 cleanup:
-    img_variants_free(&v);
+    img_result_free(&r);
     return rc;
 }
 
@@ -280,7 +287,9 @@ static double run_images(struct bench *b, int total, int inflight)
 /* One measurement of -m ingest or -m floor over the photos of o->path. */
 static int throughput(const struct opts *o, struct photo *photos)
 {
-    struct bench b = {.floor = strcmp(o->mode, "floor") == 0, .photos = photos};
+    struct bench b = {.floor = strcmp(o->mode, "floor") == 0,
+                      .service = strcmp(o->mode, "service") == 0,
+                      .photos = photos};
     make_presets(b.presets);
     if ((b.nphotos = load_photos(o->path, photos)) <= 0) {
         fprintf(stderr, "imaging_bench: no readable *.jpg in %s\n", o->path);
@@ -399,7 +408,8 @@ static bool parse_opts(int argc, char **argv, struct opts *o)
     if (ok)
         o->path = argv[optind];
     return ok && (strcmp(o->mode, "ingest") == 0 || strcmp(o->mode, "floor") == 0 ||
-                  strcmp(o->mode, "rss") == 0 || strcmp(o->mode, "rss-service") == 0);
+                  strcmp(o->mode, "service") == 0 || strcmp(o->mode, "rss") == 0 ||
+                  strcmp(o->mode, "rss-service") == 0);
 }
 
 int main(int argc, char **argv)
@@ -409,7 +419,7 @@ int main(int argc, char **argv)
     struct err e = {0};
     int rc = 2;
     if (!parse_opts(argc, argv, &o)) {
-        fprintf(stderr, "usage: imaging_bench [-m ingest|floor] [-j INFLIGHT] [-p PASSES] "
+        fprintf(stderr, "usage: imaging_bench [-m ingest|service|floor] [-j INFLIGHT] [-p PASSES] "
                         "[-w PASSES] [-c THREADS] DIR\n"
                         "       imaging_bench -m rss|rss-service [-c THREADS] FILE\n");
         return 2;

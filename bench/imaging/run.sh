@@ -1,36 +1,41 @@
 #!/usr/bin/env bash
 # bench/imaging: the ingest workload of issue 5, in process, side by side in one go:
-#   imgsvc  bench/imaging/imaging_bench -m ingest: every photos/ JPEG of the corpus into 1080,
-#           640 and 320 wide (inside), JPEG q80, EXIF-rotated, stripped, with img_probe +
-#           img_variants_make (one decode, the smaller sizes derived from the larger);
-#   floor   imaging_bench -m floor: each JPEG decoded at libjpeg shrink 2 plus the three encodes
-#           of already-resized images, the least work that gives the same outputs;
-#   sharp   bench/anchors/imaging-sharp.mjs: the seed's way in Node + sharp, for each width
-#           sharp(buf).rotate().resize({width}).jpeg({quality:80}).toBuffer();
+#   imgsvc   bench/imaging/imaging_bench -m ingest: every photos/ JPEG of the corpus into 1080,
+#            640 and 320 wide (inside), JPEG q80, EXIF-rotated, stripped, with img_probe +
+#            img_variants_make (one decode, the smaller sizes derived from the larger);
+#   floor    imaging_bench -m floor: each JPEG decoded at libjpeg shrink 2 plus the three encodes
+#            of already-resized images, the least work that gives the same outputs;
+#   sharp    bench/anchors/imaging-sharp.mjs: the seed's way in Node + sharp, for each width
+#            sharp(buf).rotate().resize({width}).jpeg({quality:80}).toBuffer();
+#   service  imaging_bench -m service: the same presets through img_process with the service's
+#            defaults (placeholders and the location-free origin too; no target, for reference);
 # each with 1 and 2 images in flight (threads; libvips uses -c threads per image in both tools),
 # and the peak resident set of one ingest of formats/large-108mp.jpg in a fresh process
 # (imaging_bench -m rss: img_probe + img_variants_make; -m rss-service: img_process as the
 # service runs it, placeholders and the location-free origin included).
-# Every measurement is repeated (-r, default 3) and medians are compared; the order of the three
+# Every measurement is repeated (-r, default 3) and medians are compared; the order of the tools
 # rotates from run to run so that a busy moment of the shared machine does not always hit the
-# same one. Prints one JSON document on stdout (progress on stderr): machine (with the load
-# average before and after), versions, settings, "throughput" per images in flight (medians of
-# images/s and images per CPU second, ratios imgsvc/sharp and imgsvc/floor), "memory", and
-# "targets" (issue 5: >= 2.0x sharp, >= 60% of the floor, peak RSS <= 300 MB), each with what
-# was measured and whether it is met. Nothing here asserts a number.
+# same one, and every measurement records the load average (/proc/loadavg, as `uptime` prints
+# it) just before and just after it. Prints one JSON document on stdout (progress on stderr):
+# machine (with the load average before and after the whole run), versions, settings,
+# "throughput" per images in flight (medians of images/s and images per CPU second, ratios
+# imgsvc/sharp and imgsvc/floor, every run with its load), "memory", and "targets" (issue 5:
+# >= 2.0x sharp, >= 60% of the floor, peak RSS <= 300 MB), each with what was measured and
+# whether it is met. Nothing here asserts a number.
 #
-# usage: bench/imaging/imaging_run.sh [-r RUNS] [-p PASSES] [-w PASSES] [-c THREADS] [-q]
+# usage: bench/imaging/run.sh [-r RUNS] [-p PASSES] [-w PASSES] [-c THREADS] [-q]
 #   -r  runs of every measurement; medians are reported (default 3)
 #   -p  timed passes over the photos per run (default 2: 24 images)
 #   -w  untimed warm-up passes per run, one image in flight (default 1)
-#   -c  libvips threads per image in both tools (default 1: IMGSVC_VIPS_CONCURRENCY's default)
+#   -c  libvips threads per image in both tools (default 1: IMGSVC_VIPS_CONCURRENCY's default,
+#       and sharp's own default on glibc Linux)
 #   -q  quick smoke mode for the test suite: one photo, -r 1 -p 1 -w 0, no installs or builds;
 #       the numbers mean nothing
 # Environment: IMGSVC_CORPUS_DIR (default ${XDG_CACHE_HOME:-~/.cache}/imgsvc/corpus, built there
 # with ../shared/corpus/make-corpus.sh when absent; IMGSVC_SHARED_DIR names another shared/),
-# IMAGING_BENCH (a prebuilt imaging_bench; default: built in IMGSVC_BUILD_DIR, default build/),
-# NODE (default node), IMGSVC_NPM_PREFIX (where node_modules is; default tests/, installed from
-# tests/package.json).
+# IMAGING_BENCH (a prebuilt imaging_bench; default: built in IMGSVC_BUILD_DIR, default build/,
+# which must be a Release or RelWithDebInfo build), NODE (default node), IMGSVC_NPM_PREFIX
+# (where node_modules is; default tests/, installed from tests/package.json).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -42,7 +47,7 @@ while getopts "r:p:w:c:qh" opt; do
     w) warmup=$OPTARG ;;
     c) threads=$OPTARG ;;
     q) quick=1 runs=1 passes=1 warmup=0 ;;
-    *) sed -n '2,35p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,42p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
@@ -57,46 +62,31 @@ if [ "$quick" -eq 0 ]; then
     [ -n "${IMGSVC_NPM_PREFIX:-}" ] || imgsvc_npm_install "$IMGSVC_ROOT/tests"
 fi
 
-# Builds imaging_bench in $1: its CMake target when the build knows it, else (until
-# bench/imaging's CMake file is wired) the imaging and common libraries plus one cc link.
+# Builds imaging_bench (bench/imaging/bench.cmake) in the CMake build directory $1.
 build_bench() {
     local dir=$1
     if [ ! -f "$dir/CMakeCache.txt" ]; then
         mkdir -p "$dir"
-        cmake -S "$IMGSVC_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        cmake -S "$IMGSVC_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
             >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; imgsvc_die "cmake failed"; }
     fi
     imgsvc_say "building imaging_bench in $dir"
-    if cmake --build "$dir" --target help 2>/dev/null | grep -q ' imaging_bench$'; then
-        cmake --build "$dir" -j "$IMGSVC_JOBS" --target imaging_bench >"$dir/build.log" 2>&1 ||
-            { cat "$dir/build.log" >&2; imgsvc_die "build failed in $dir"; }
-        return
-    fi
-    cmake --build "$dir" -j "$IMGSVC_JOBS" --target imaging common >"$dir/build.log" 2>&1 ||
+    cmake --build "$dir" -j "$IMGSVC_JOBS" --target imaging_bench >"$dir/build.log" 2>&1 ||
         { cat "$dir/build.log" >&2; imgsvc_die "build failed in $dir"; }
-    mkdir -p "$dir/bench"
-    local flags bt
-    bt=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$dir/CMakeCache.txt" | tr '[:lower:]' '[:upper:]')
-    flags=$(sed -n "s/^CMAKE_C_FLAGS_${bt}:STRING=//p" "$dir/CMakeCache.txt")
-    grep -q '^IMGSVC_SANITIZE:BOOL=ON' "$dir/CMakeCache.txt" &&
-        flags="$flags -fsanitize=address,undefined -fno-omit-frame-pointer"
-    # shellcheck disable=SC2046,SC2086
-    cc -std=c11 ${flags:--O2} -D_GNU_SOURCE -I"$IMGSVC_ROOT" $(pkg-config --cflags vips) \
-        -o "$dir/bench/imaging_bench" "$IMGSVC_ROOT/bench/imaging/imaging_bench.c" \
-        "$dir/libimaging.a" "$dir/libcommon.a" $(pkg-config --libs vips libcjson openssl) \
-        -lpthread -lm || imgsvc_die "cannot link imaging_bench"
 }
 if [ -z "${IMAGING_BENCH:-}" ]; then
     [ "$quick" -eq 0 ] || imgsvc_die "-q needs IMAGING_BENCH (it builds nothing)"
     build_dir=$(cd "$IMGSVC_ROOT" && mkdir -p "${IMGSVC_BUILD_DIR:-build}" &&
         cd "${IMGSVC_BUILD_DIR:-build}" && pwd)
     build_bench "$build_dir"
-    IMAGING_BENCH=$build_dir/bench/imaging_bench
+    IMAGING_BENCH=$(find "$build_dir" -name imaging_bench -type f -perm -u+x | head -1)
 fi
-[ -x "$IMAGING_BENCH" ] || imgsvc_die "$IMAGING_BENCH not found"
-# The build's type (the CMake cache next to the binary, or one level up for bench/).
+[ -x "${IMAGING_BENCH:-}" ] || imgsvc_die "imaging_bench not found (${IMAGING_BENCH:-})"
+# The build's type: the CMake cache next to the binary or in a folder above it.
 cache=$(dirname "$IMAGING_BENCH")/CMakeCache.txt
-[ -f "$cache" ] || cache=$(dirname "$(dirname "$IMAGING_BENCH")")/CMakeCache.txt
+for up in .. ../.. ../../..; do
+    [ -f "$cache" ] || cache=$(dirname "$IMAGING_BENCH")/$up/CMakeCache.txt
+done
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache" 2>/dev/null || true)
 sanitize=false
 if grep -q '^IMGSVC_SANITIZE:BOOL=ON' "$cache" 2>/dev/null; then
@@ -136,17 +126,22 @@ large=$corpus/formats/large-108mp.jpg
 # ---- measurements -------------------------------------------------------------------------
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 imgsvc_say "load average before: $load_before"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 measure() { # measure TOOL INFLIGHT RUN -> one JSON line appended to $work/runs.jsonl
-    local line
+    local line before
+    before=$(loadavg)
     case $1 in
     imgsvc) line=$("$IMAGING_BENCH" -m ingest -j "$2" -p "$passes" -w "$warmup" -c "$threads" \
+        "$photos") ;;
+    service) line=$("$IMAGING_BENCH" -m service -j "$2" -p "$passes" -w "$warmup" -c "$threads" \
         "$photos") ;;
     floor) line=$("$IMAGING_BENCH" -m floor -j "$2" -p "$passes" -w "$warmup" -c "$threads" \
         "$photos") ;;
     sharp) line=$("$node" "$anchor" -j "$2" -p "$passes" -w "$warmup" -c "$threads" "$photos") ;;
     esac
     [ -n "$line" ] || imgsvc_die "$1 printed no result"
-    echo "{\"run\":$3,${line#\{}" >>"$work/runs.jsonl"
+    echo "{\"run\":$3,\"load_before\":\"$before\",\"load_after\":\"$(loadavg)\",${line#\{}" \
+        >>"$work/runs.jsonl"
 }
 : >"$work/runs.jsonl"
 tools=(imgsvc floor sharp)
@@ -154,10 +149,12 @@ for r in $(seq 1 "$runs"); do
     for j in 1 2; do
         for k in 0 1 2; do
             t=${tools[$(((k + r - 1) % 3))]}
-            imgsvc_say "run $r/$runs: $t, $j in flight"
+            imgsvc_say "run $r/$runs: $t, $j in flight (load $(loadavg))"
             measure "$t" "$j" "$r"
         done
     done
+    imgsvc_say "run $r/$runs: service (img_process), 1 in flight"
+    measure service 1 "$r"
 done
 : >"$work/memory.jsonl"
 for r in $(seq 1 "$runs"); do
@@ -179,4 +176,4 @@ LOAD_BEFORE=$load_before QUICK=$quick RUNS=$runs PASSES=$passes WARMUP=$warmup \
     SYSTEM_VIPS=$(pkg-config --modversion vips) \
     LIBJPEG=$(dpkg-query -W -f='${Version}' libjpeg62-turbo 2>/dev/null || echo unknown) \
     CC_VERSION=$(cc -dumpfullversion 2>/dev/null || echo unknown) \
-    python3 "$IMGSVC_ROOT/bench/imaging/imaging_summary.py" "$work"
+    python3 "$IMGSVC_ROOT/bench/imaging/summarize.py" "$work"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/imaging/imaging_smoke.sh: the ctest case bench.imaging.smoke (bench/imaging's CMake file).
-# Runs `bench/imaging/imaging_run.sh -q` (one photo, one run of everything, a few seconds) with
+# bench/imaging/smoke.sh: the ctest case bench.imaging.smoke (bench/imaging's CMake file).
+# Runs `bench/imaging/run.sh -q` (one photo, one run of everything, a few seconds) with
 # the imaging_bench that ctest names (IMAGING_BENCH) on the corpus in IMGSVC_CORPUS_DIR, and
 # checks only that it prints one valid JSON document with the expected fields and positive
 # numbers. It asserts no speed: the quick mode's numbers mean nothing. Exit 77 (skipped) when
@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 prefix=${IMGSVC_NPM_PREFIX:-$root/tests}
 for tool in "${NODE:-node}" python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "skipped: $tool is not installed (bench/imaging/imaging_run.sh installs it)" >&2
+        echo "skipped: $tool is not installed (bench/imaging/run.sh installs it)" >&2
         exit 77
     fi
 done
@@ -25,7 +25,7 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$root/bench/imaging/imaging_run.sh" -q >"$out"
+"$root/bench/imaging/run.sh" -q >"$out"
 python3 - "$out" <<'PY'
 import json
 import sys
@@ -80,5 +80,5 @@ for t in doc.get("targets", []):
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print("ok: imaging_run.sh -q printed a complete document")
+print("ok: run.sh -q printed a complete document")
 PY

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Turns the raw results of bench/imaging/imaging_run.sh into its one JSON document (stdout).
+"""Turns the raw results of bench/imaging/run.sh into its one JSON document (stdout).
 
-usage: imaging_summary.py WORKDIR   (with the run's settings in the environment, see the script)
+usage: summarize.py WORKDIR   (with the run's settings in the environment, see run.sh)
 
-WORKDIR holds runs.jsonl (one line per measurement: run, tool imgsvc|sharp, mode
-ingest|floor|sharp, inflight, images, seconds, images_per_s, cpu_seconds, images_per_cpu_s,
-output_bytes, versions) and memory.jsonl (imaging_bench -m rss / rss-service lines). Per mode
+WORKDIR holds runs.jsonl (one line per measurement: run, load_before, load_after, tool
+imgsvc|sharp, mode ingest|service|floor|sharp, inflight, images, seconds, images_per_s,
+cpu_seconds, images_per_cpu_s, output_bytes, versions) and memory.jsonl (imaging_bench -m rss /
+rss-service lines). Per mode
 and number of images in flight the medians over the runs are taken; the ratios compare the
 medians (imgsvc / sharp, imgsvc / floor), by wall-clock images per second (what the targets
 name) and by images per CPU second (steadier when other processes share the machine). The
@@ -76,14 +77,14 @@ def side(rows):
             statistics.median(1000 * r["cpu_seconds"] / r["images"] for r in rows), 1),
         "output_bytes_per_image": round(rows[0]["output_bytes"] / rows[0]["images"]),
         "runs": [{k: r[k] for k in ("run", "images", "seconds", "images_per_s", "cpu_seconds",
-                                    "images_per_cpu_s")} for r in sorted(rows,
-                                                                         key=lambda r: r["run"])],
+                                    "images_per_cpu_s", "load_before", "load_after")}
+                 for r in sorted(rows, key=lambda r: r["run"])],
     }
 
 
 def throughput(rows):
     out = {}
-    for n in sorted({r["inflight"] for r in rows}):
+    for n in sorted({r["inflight"] for r in rows if r["mode"] != "service"}):
         at = {name: side([r for r in rows if r["inflight"] == n and r["mode"] == mode])
               for name, mode in MODES}
         ours, floor, sharp = (at[k] for k in ("imgsvc", "floor", "sharp"))
@@ -93,6 +94,9 @@ def throughput(rows):
                                          sharp["median_images_per_cpu_s"])
         at["cpu_ratio_of_floor"] = ratio(ours["median_images_per_cpu_s"],
                                          floor["median_images_per_cpu_s"])
+        service = [r for r in rows if r["inflight"] == n and r["mode"] == "service"]
+        if service:  # img_process with the service's defaults, for reference (no target)
+            at["service"] = side(service)
         out[str(n)] = at
     return out
 
