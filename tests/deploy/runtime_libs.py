@@ -21,7 +21,8 @@ Sanitizer runtimes (libasan, libubsan...) of a sanitizer build are ignored: the 
 without them.
 
 selftest: the check must pass on LIST, and fail on LIST with each package that provides a
-NEEDED library removed, one at a time, and without ca-certificates.
+NEEDED library removed, one at a time, without ca-certificates, and without the package of the
+Dockerfile's LD_PRELOAD.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (no dpkg or ldd: not a Debian machine, or no binary;
 a missing tool fails instead under IMGSVC_TEST_STRICT=1).
@@ -258,6 +259,10 @@ def run_selftest(args, packages):
     direct = sorted({facts["owners"][so] for so in facts["needed"] if facts["owners"].get(so)})
     cases = [(p, [q for q in packages if q != p]) for p in direct if p in packages]
     cases += [(p, [q for q in packages if q != p]) for p in REQUIRED_NON_LIBRARY]
+    preload = dockerfile_preload(args.dockerfile)
+    if preload:  # the preloaded allocator's package
+        pkg = preload_package(preload)
+        cases += [(pkg, [q for q in packages if q != pkg])] if pkg in packages else []
     if len(cases) < 2:
         print(f"FAIL: only {len(cases)} removal case(s); expected the NEEDED packages")
         return 1
