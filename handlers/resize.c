@@ -7,6 +7,7 @@
  * placeholders (info). imaging/ refusals map to 400/413/415/422 with their own codes.
  */
 #include "handlers/resize.h"
+#include "handlers/resize_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -72,7 +73,8 @@ static bool query_int(const struct h_request *req, struct h_response *resp, cons
 }
 
 /* Builds the one preset of a resize request from w, h, fit, gravity, format, q. */
-static bool parse_preset(const struct h_request *req, struct h_response *resp, struct img_preset *p)
+bool h_resize_parse_preset(const struct h_request *req, struct h_response *resp,
+                           struct img_preset *p)
 {
     memset(p, 0, sizeof(*p));
     snprintf(p->name, sizeof(p->name), "resize");
@@ -141,7 +143,8 @@ void h_resize(const struct h_request *req, struct h_response *resp)
     struct img_span img;
     struct img_probe probe;
     bool unwrapped = false;
-    if (!parse_preset(req, resp, &preset) || !admit(req, resp, ctx, &img, &probe, &unwrapped))
+    if (!h_resize_parse_preset(req, resp, &preset) ||
+        !admit(req, resp, ctx, &img, &probe, &unwrapped))
         return;
     struct img_variants out = {0};
     struct img_error ie = {0};
