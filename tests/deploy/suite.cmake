@@ -27,5 +27,5 @@ foreach(_case IN LISTS _deploy_cases)
     add_test(NAME deploy.${_name}
              COMMAND ${IMGSVC_PYTHON} ${_deploy_dir}/${_script} ${_mode})
     set_tests_properties(deploy.${_name} PROPERTIES
-        ENVIRONMENT "${IMGSVC_TEST_ENV}" SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS deploy)
+        ENVIRONMENT "${IMGSVC_TEST_ENV}" SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS deploy)
 endforeach()

@@ -303,20 +303,22 @@ def selftest():
     if base:
         print("FAIL: the real tree does not pass:", *base, sep="\n  ")
         return 1
-    with tempfile.TemporaryDirectory() as tmp:
-        broken = os.path.join(tmp, "broken.tf")
-        with open(broken, "w", encoding="utf-8") as f:
-            f.write('resource "aws_s3_bucket" "b" {\n  bucket = \n}\n')
-        if "__error__" in hcl2json([broken])[broken]:
+    with tempfile.TemporaryDirectory() as tmp:  # one hcl2json run for every snippet
+        paths = {}
+        for i, (what, text) in enumerate([("broken HCL", 'resource "aws_s3_bucket" "b" {\n'
+                                           '  bucket = \n}\n')] + list(BAD_SNIPPETS.items())):
+            paths[what] = (os.path.join(tmp, f"bad{i}.tf"), text)
+            with open(paths[what][0], "w", encoding="utf-8") as f:
+                f.write(text)
+        parsed = hcl2json([p for p, _ in paths.values()])
+        if "__error__" in parsed[paths["broken HCL"][0]]:
             print("ok: broken HCL does not parse")
         else:
             print("FAIL: broken HCL parsed")
             failures += 1
-        for what, text in BAD_SNIPPETS.items():
-            path = os.path.join(tmp, "bad.tf")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-            doc = hcl2json([path])[path]
+        for what in BAD_SNIPPETS:
+            path, text = paths[what]
+            doc = parsed[path]
             problems = ["parse: " + doc["__error__"]] if "__error__" in doc else \
                 policy_problems({path: doc}, {path: text})
             if problems and not problems[0].startswith("parse:"):
