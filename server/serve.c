@@ -202,6 +202,9 @@ int srv_serve(const struct srv_config *cfg)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (ulimit -f) fails the store's write with EFBIG, like a full disk,
+     * instead of killing the process: the PUT answers 500 InternalError. */
+    signal(SIGXFSZ, SIG_IGN);
     register_metrics();
 
     struct err e = {0};
