@@ -186,6 +186,14 @@ static void log_invocation(const struct srv_lrt_invocation *inv)
     log_fields(LOGL_INFO, SUBSYS, inv->request_id, "invocation", f);
 }
 
+void srv_lambda_export_trace(const char *trace_id)
+{
+    if (trace_id != NULL && trace_id[0] != '\0')
+        setenv("_X_AMZN_TRACE_ID", trace_id, 1);
+    else
+        unsetenv("_X_AMZN_TRACE_ID");
+}
+
 /* One turn of the loop: false when the loop must end (*code says how). */
 static bool turn(struct lambda *l, int *code)
 {
@@ -202,10 +210,7 @@ static bool turn(struct lambda *l, int *code)
     } else if (rc != ERR_OK) {
         answer_error(l, inv.request_id, ERRT_EVENT, e.msg);
     } else {
-        if (inv.trace_id[0])
-            setenv("_X_AMZN_TRACE_ID", inv.trace_id, 1);
-        else
-            unsetenv("_X_AMZN_TRACE_ID");
+        srv_lambda_export_trace(inv.trace_id);
         log_invocation(&inv);
         run_invocation(l, &inv);
     }

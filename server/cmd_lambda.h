@@ -22,6 +22,13 @@
 int srv_cmd_lambda(const struct srv_config *cfg, int argc, char **argv);
 
 /*
+ * Exports an invocation's trace id (Lambda-Runtime-Trace-Id) as _X_AMZN_TRACE_ID, as Lambda's
+ * own runtimes do, so X-Ray aware code in the process sees the invocation's trace; NULL or ""
+ * (an invocation without one) removes the previous invocation's. Copies trace_id.
+ */
+void srv_lambda_export_trace(const char *trace_id);
+
+/*
  * For main.c: the settings could not be loaded, so `imgsvc lambda` cannot start. Posts
  * `message` to the Runtime API's /init/error (when AWS_LAMBDA_RUNTIME_API is set) so Lambda
  * shows the reason, and logs it. Returns the exit code to use (1).
