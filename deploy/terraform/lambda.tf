@@ -7,6 +7,10 @@ resource "aws_cloudwatch_log_group" "lambda" {
   retention_in_days = var.log_retention_days
 }
 
+# Memory and timeout (variables.tf defaults) come from docs/benchmarks.md, "Imaging": about
+# 140-160 ms of CPU per 12 MP photo on one libvips thread and 58.5 MB peak RSS for the 108 MP
+# photo, hence 1769 MB (one full vCPU, which the one-image pipeline uses) and 60 s (room for S3
+# retries, not pixels); deploy/terraform/README.md, "Memory and timeout, from the benchmarks".
 resource "aws_lambda_function" "imgsvc" {
   function_name = var.name
   role          = aws_iam_role.lambda.arn

@@ -20,7 +20,9 @@ memory; S3 may invoke it with source_arn and source_account; the notification is
 s3:ObjectCreated:* with filter_prefix "delete/"; the function's policy grants GetObject and
 DeleteObject on delete/*, PutObject and GetObject on profile/, feed/, chatroom/ and failed/,
 ListBucket only with an s3:prefix condition on those prefixes, and CloudWatch log writes; an
-optional SQS dead-letter queue is wired; the aws provider version is pinned exactly.
+optional SQS dead-letter queue is wired (and optional: a count or for_each on the queue); the
+outputs name the bucket, the function, its role, its log group and the queue; the aws provider
+version is pinned exactly.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (node or the npm package missing; fails under
 IMGSVC_TEST_STRICT=1).
@@ -41,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(ROOT, "tests", "node_modules", "@cdktf", "hcl2json", "package.json")
 SKIP = 77
 OUTPUT_PREFIXES = ["profile/", "feed/", "chatroom/", "failed/"]
+OUTPUTS = ["bucket_name", "function_name", "function_arn", "role_arn", "log_group_name",
+           "dead_letter_queue_url"]
 S3_OBJECT_ACTIONS = re.compile(r"^s3:(Get|Put|Delete|Restore|Abort|Replicate)Object")
 
 
@@ -191,6 +195,10 @@ def shape_problems(docs):
     wired = json.dumps(all_blocks(docs, "resource", "aws_lambda_function_event_invoke_config"))
     if not queues or ("on_failure" not in wired and "dead_letter_config" not in json.dumps(fn)):
         p.append("no SQS dead-letter queue wired as on_failure destination or dead_letter_config")
+    if any("count" not in b and "for_each" not in b for _, _, b in queues):
+        p.append("the dead-letter queue is not optional (no count or for_each on aws_sqs_queue)")
+    outputs = {n for d in docs.values() for n in (d.get("output") or {})}
+    p.extend(f"outputs: no output {n}" for n in OUTPUTS if n not in outputs)
     versions = json.dumps([d.get("terraform") for d in docs.values() if d.get("terraform")])
     if not re.search(r'"version": "=?\s*\d+\.\d+\.\d+"', versions):
         p.append("versions.tf: the aws provider version is not pinned exactly")
@@ -335,9 +343,13 @@ def selftest():
             for st in statements(body):
                 st.pop("condition", None) if "s3:ListBucket" in as_list(st.get("actions")) \
                     else None
+        d.pop("output", None)
+        for _, body in blocks(d, "resource", "aws_sqs_queue"):
+            body.pop("count", None)
     got = shape_problems(mutated)
-    if len(got) >= 2:
-        print(f"ok: shape mutations: {got[0]}; {got[1]}")
+    if len(got) >= 4 and any(g.startswith("outputs:") for g in got) and \
+            any("not optional" in g for g in got):
+        print(f"ok: shape mutations: {'; '.join(got)}")
     else:
         print(f"FAIL: shape mutations found {got}")
         failures += 1
