@@ -1,4 +1,5 @@
-# tests/fuzz/suite.cmake: fuzz targets over the real layer libraries (see tests/fuzz/README.md).
+# tests/fuzz/suite.cmake: fuzz targets over the real layer libraries (see docs/security.md,
+# "Fuzzing").
 #
 # Each tests/fuzz/fuzz_<target>.c defines LLVMFuzzerTestOneInput and becomes the executable
 # fuzz_<target>:
@@ -8,7 +9,8 @@
 #   - IMGSVC_FUZZ=ON (clang only; tests/fuzz/run.sh configures build-fuzz/ so): the layer
 #     libraries get coverage instrumentation (-fsanitize=fuzzer-no-link) on top of
 #     IMGSVC_SANITIZE's ASan + UBSan, and each target links libFuzzer (-fsanitize=fuzzer). The
-#     same ctest case then runs the libFuzzer binary over the corpus (no mutation).
+#     same ctest case then runs the libFuzzer binary over the corpus once (-runs=0: every file,
+#     no mutation).
 option(IMGSVC_FUZZ "Build the fuzz targets with libFuzzer (clang + IMGSVC_SANITIZE)" OFF)
 
 set(_fuzz_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -41,7 +43,12 @@ foreach(_src IN LISTS _fuzz_srcs)
     endif()
     target_include_directories(${_name} PRIVATE ${_fuzz_dir})
     target_link_libraries(${_name} PRIVATE handlers s3 imaging common)
-    add_test(NAME fuzz.replay.${_target} COMMAND ${_name} ${_fuzz_dir}/corpus/${_target})
+    set(_replay_args "")
+    if(IMGSVC_FUZZ)
+        set(_replay_args -runs=0)
+    endif()
+    add_test(NAME fuzz.replay.${_target}
+             COMMAND ${_name} ${_replay_args} ${_fuzz_dir}/corpus/${_target})
     set_tests_properties(fuzz.replay.${_target} PROPERTIES
         ENVIRONMENT "${IMGSVC_TEST_ENV}" TIMEOUT 300 LABELS fuzz)
 endforeach()
