@@ -1,7 +1,8 @@
 """The embedded S3 store's edges that test_store.py does not reach, against the real binary:
-ListObjectsV2's start-after (alone, with max-keys and continuation tokens, with a delimiter),
+ListObjectsV2's start-after (alone, with max-keys and continuation tokens, with a delimiter);
+a NUL byte in a key (400 InvalidURI, nothing written) while keys of other odd bytes round-trip;
 a client that goes away in the middle of a PUT body (nothing stored, the old object intact, no
-temp file), and a full disk: the store process gets a file size limit (RLIMIT_FSIZE through
+temp file); and a full disk: the store process gets a file size limit (RLIMIT_FSIZE through
 prlimit, which fails its writes with EFBIG as a full disk fails them with ENOSPC), a PUT past it
 answers 500 InternalError, the old object is intact, no temp file is left, and once there is
 room again PUTs succeed."""
@@ -12,7 +13,7 @@ import socket
 import time
 import unittest
 
-from storelib import AK, BUCKET, SK, s3_error, sign_headers
+from storelib import AK, BUCKET, SK, raw, s3_error, sign_headers
 from test_store import StoreTest, boto3_client
 
 
@@ -44,6 +45,25 @@ class ListStartAfter(StoreTest):
         self.assertEqual(r["KeyCount"], 5)
         r = s3.list_objects_v2(Bucket=BUCKET, StartAfter="sz")
         self.assertEqual((r["KeyCount"], r.get("Contents")), (0, None))
+
+
+class KeyBytes(StoreTest):
+    def test_nul_in_a_key_is_refused_and_other_bytes_round_trip(self):
+        path = f"/{BUCKET}/a%00b"
+        for method in ("PUT", "GET"):
+            body = b"x" if method == "PUT" else None
+            st, hdrs, data = raw(method, self.host, path, body, sign_headers(
+                method, self.host, path, AK, SK, body or b""))
+            self.assertEqual(st, 400, data)
+            self.assertEqual(s3_error(data)[0], "InvalidURI", method)
+        self.assertEqual(os.listdir(os.path.join(self.srv.data_dir, "tmp")), [])
+        key = "bytes/\u00e9 \x01\t%2F?#"
+        self.assertEqual(self.put(key, b"v")[0], 200)
+        self.assertEqual(self.get(key)[2], b"v")
+        s3 = boto3_client(self.srv.store_port)
+        self.assertEqual([c["Key"] for c in s3.list_objects_v2(Bucket=BUCKET,
+                                                               Prefix="bytes/")["Contents"]],
+                         [key])
 
 
 class BrokenWrites(StoreTest):
