@@ -22,8 +22,19 @@ Photos cycle through the corpus's photos/ (12 phone JPEGs, 4032x3024, 1.5-3 MB),
 (variants, origin, and for imgsvc the manifest), nothing may be left under delete/, and then
 the phase's objects are deleted (RGW's memstore is in memory).
 
+With --sync-events both stacks' push topics are non-persistent instead: RGW pushes the event
+from inside the PUT (no queue). RGW 16 (rgw_notify.cc) sleeps a hard-coded 100 ms
+(IDLE_TIMEOUT_USEC, no config option) whenever it finds a persistent queue empty, so with the
+persistent topic a quiet stack's event waits 0-100 ms (plus the queue's RADOS round trips)
+before it is even sent; the synchronous topic shows the stacks' own latency.
+
+CPU: per phase, utime+stime (/proc/PID/stat, every thread) of the stack under test, radosgw,
+ceph-osd, ceph-mon and this driver, from the phase's first PUT to its last ready, in total and
+per upload ("other" = the rest of the machine's busy time: processes outside the benchmark);
+"cpu_per_upload" compares the stacks' own CPU per upload (node / imgsvc).
+
 usage: pipeline_bench.py --imgsvc BIN --photos DIR [-n N] [-m M] [-c C] [-f F] [-w WORKERS]
-                         [--stacks imgsvc,node] [--seed S] [--node NODE]
+                         [--stacks imgsvc,node] [--seed S] [--node NODE] [--sync-events]
 """
 import argparse
 import concurrent.futures
@@ -47,6 +58,10 @@ from rgwnotify import Notifications, Recorder, Rgw, server_env  # noqa: E402
 
 TOKEN = "bench-pipeline-token-0123456789abcdef"
 WIDTHS = ("1080", "640", "320")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RGW_DIR = os.environ.get("IMGSVC_RGW_DIR", "/tmp/imgsvc-rgw")
+# The cluster's daemons: pid file (scripts/rgw.sh) and, when it is missing, the process name.
+CEPH = (("radosgw", "radosgw.pid"), ("ceph-osd", "osd.0.pid"), ("ceph-mon", "mon.a.pid"))
 
 
 def say(*a):
@@ -70,6 +85,69 @@ def machine():
     return {"nproc": os.cpu_count(), "cpu": model, "mem_gib": round(mem_kb / 1048576, 1),
             "kernel": platform.release(), "loadavg_start": loadavg(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def proc_cpu_ms(pid):
+    """utime + stime of process `pid` (all its threads, live and exited), ms; None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(rest[11]) + int(rest[12])) * 1000.0 / CLK_TCK
+
+
+def machine_busy_ms():
+    """CPU time of the whole machine (every core) not idle and not waiting for I/O, ms."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) * 1000.0 / CLK_TCK
+
+
+def ceph_pids():
+    """{component: pid} of the cluster's radosgw (the S3 one, not STS), ceph-osd, ceph-mon."""
+    out = {}
+    for name, pidfile in CEPH:
+        try:
+            with open(os.path.join(RGW_DIR, "run", pidfile)) as f:
+                out[name] = int(f.read().strip())
+            continue
+        except (OSError, ValueError):
+            pass
+        for d in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if d.isdigit() and f.read().strip() == name:
+                        out[name] = int(d)
+                        break
+            except OSError:
+                pass
+    return out
+
+
+class CpuMeter:
+    """CPU per component over one phase: the stack under test, radosgw, ceph-osd, ceph-mon,
+    this driver (PUTs, recorder), "other" (the rest of the machine: other users) and
+    "machine" (everything). Snapshot at the phase's start and at its last ready."""
+
+    def __init__(self, stack_name, stack_pid):
+        self.pids = dict(ceph_pids(), **{stack_name: stack_pid, "driver": os.getpid()})
+        self.t0 = self._snap()
+
+    def _snap(self):
+        snap = {k: proc_cpu_ms(pid) for k, pid in self.pids.items()}
+        snap["machine"] = machine_busy_ms()
+        return snap
+
+    def result(self, uploads):
+        """{"cpu_ms": {...}, "cpu_ms_per_upload": {...}} since construction."""
+        t1 = self._snap()
+        total = {k: round(t1[k] - self.t0[k], 1) for k in t1
+                 if t1[k] is not None and self.t0.get(k) is not None}
+        total["other"] = round(total["machine"] - sum(
+            v for k, v in total.items() if k != "machine"), 1)
+        return {"cpu_ms": total,
+                "cpu_ms_per_upload": {k: round(v / uploads, 1) for k, v in total.items()}}
 
 
 def pct(values, p):
@@ -118,7 +196,7 @@ class Stack:
             self.versions = {k: first[k] for k in ("sharp", "vips", "node", "concurrency")}
             url = f"http://127.0.0.1:{self.port}/v1/events/s3"
         self.notes = Notifications(self.rgw, self.bucket, "bench-pipe-" + self.tag)
-        self.notes.add("push", url)
+        self.notes.add("push", url, persistent=not args.sync_events)
         self.notes.add("watch", self.watch.url("/watch/" + self.name),
                        events=("s3:ObjectRemoved:*",), persistent=False)
         self.notes.apply(wait_live=120)
@@ -144,6 +222,9 @@ class Stack:
                                           "ContentType": "image/jpeg"}, ExpiresIn=3600)
                 out.append((key, url, {"Content-Type": "image/jpeg"}))
         return out
+
+    def pid(self):
+        return self.srv.proc.pid if self.srv is not None else self.proc.pid
 
     def metrics(self):
         if self.srv is None:
@@ -255,6 +336,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
     say(f"{stack.name}: {mode} phase, {n} uploads" +
         (f" at {rate:.2f}/s" if mode == "open" else f", {args.concurrency} PUT threads"))
     m0 = stack.metrics()
+    meter = CpuMeter(stack.name, stack.pid())
     if mode == "closed":
         with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
             futs = {pool.submit(putter.put, url, hdrs, body): key
@@ -279,6 +361,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
                 starts[futs[f]] = f.result()
     puts_done = time.time()
     ready = wait_ready(watch, stack.name, keys, args.timeout)
+    cpu = meter.result(n)  # before the checks and the clean-up below
     if len(ready) < n:
         raise RuntimeError(f"{stack.name}: {n - len(ready)} of {n} uploads not ready within "
                            f"{args.timeout} s of the last PUT")
@@ -290,7 +373,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
            "put_seconds": round(puts_done - first, 2),
            "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99),
            "max_ms": pct(lat, 100), "objects_checked": objects,
-           "loadavg_before": load0, "loadavg_after": loadavg()}
+           "loadavg_before": load0, "loadavg_after": loadavg(), **cpu}
     if mode == "open":
         res["arrival_rate_per_s"] = round(rate, 3)
     if stack.name == "imgsvc":
@@ -302,9 +385,25 @@ def phase(stack, watch, photos, n, mode, rate, args):
         if count:  # the handler's own wall time per upload (GET .. DELETE), mean
             res["imgsvc_processing_mean_ms"] = round(1000 * total / count, 1)
     stack.clear()
+    per = res["cpu_ms_per_upload"]
     say(f"{stack.name}: {mode}: {res['images_per_s']} images/s, p50 {res['p50_ms']} ms, "
-        f"p99 {res['p99_ms']} ms")
+        f"p99 {res['p99_ms']} ms; CPU ms/upload " +
+        ", ".join(f"{k} {v}" for k, v in per.items()))
     return res
+
+
+def cpu_summary(st):
+    """Each stack's own CPU ms per upload and the node/imgsvc ratio, per phase; plus the
+    cluster's (radosgw + ceph-osd + ceph-mon) per upload under each stack."""
+    out = {}
+    for mode in ("closed", "open"):
+        own = {s: st[s][mode]["cpu_ms_per_upload"].get(s) for s in ("imgsvc", "node")}
+        ceph = {s: round(sum(st[s][mode]["cpu_ms_per_upload"].get(k, 0) for k, _ in CEPH), 1)
+                for s in ("imgsvc", "node")}
+        ratio = own["node"] / own["imgsvc"] if own["imgsvc"] and own["node"] else None
+        out[mode] = {"stack_ms": own, "ceph_ms": ceph,
+                     "node_over_imgsvc": round(ratio, 2) if ratio else None}
+    return out
 
 
 def main():
@@ -320,6 +419,9 @@ def main():
     ap.add_argument("-w", dest="workers", type=int, default=2,
                     help="jobs at once in both stacks (IMGSVC_WORKERS, PIPE_CONCURRENCY)")
     ap.add_argument("--stacks", default="imgsvc,node")
+    ap.add_argument("--sync-events", action="store_true",
+                    help="push ObjectCreated from a non-persistent topic (inside the PUT, no "
+                         "queue: RGW 16 polls an idle persistent queue every 100 ms) for both")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--build-type", default="", help="imgsvc's CMAKE_BUILD_TYPE (reported)")
@@ -339,7 +441,8 @@ def main():
                         "photos": len(photos),
                         "photo_bytes_mean": int(sum(map(len, photos)) / len(photos)),
                         "ready": "temp object's DELETE (non-persistent ObjectRemoved topic)",
-                        "events": "RGW persistent topic -> POST /v1/events/s3"},
+                        "events": ("RGW non-persistent (synchronous) topic" if args.sync_events
+                                   else "RGW persistent topic") + " -> POST /v1/events/s3"},
            "stacks": {}}
     rgw = Rgw()
     watch = Recorder()
@@ -372,6 +475,7 @@ def main():
         doc["targets"] = {
             "throughput_ratio": {"value": round(ratio, 2), "target": 2.0, "met": ratio >= 2.0},
             "p99_ms_at_half_max": {"value": p99, "target": 400, "met": p99 <= 400}}
+        doc["cpu_per_upload"] = cpu_summary(st)
     print(json.dumps(doc))
 
 
