@@ -3,8 +3,9 @@
  *
  * A call checks the record (bucket, event name, key schema) without touching S3, takes the
  * upload's in-process lock (its manifest key), then runs attempts: each attempt starts again
- * from the HEAD of the temp object, so a retry after a half-written upload simply redoes it
- * (every PUT is idempotent; the manifest, written last, decides "ready"). Transient S3 errors
+ * from the GET of the temp object (a HEAD only when its body is over the cap), so a retry
+ * after a half-written upload simply redoes it (every PUT is idempotent; the manifest, written
+ * last, decides "ready"). Transient S3 errors
  * end an attempt; after max_attempts the answer is RETRY and the temp stays for later.
  * The S3 writes live in pipeline_write.c, the JSON in pipeline_manifest.c, status in
  * pipeline_status.c.
@@ -299,35 +300,24 @@ static void fill_source(const struct job *j, const struct s3_object_info *info,
     src->last_modified = info->last_modified;
 }
 
-/* GET → img_process → PUT outputs (or the failed record) → DELETE temp. `head` is what the
- * HEAD of the temp said. */
-static enum err_code process(struct job *j, const struct s3_object_info *head, struct err *e)
+/* img_process → PUT outputs (or the failed record) → DELETE temp, for the temp's body
+ * `data` (NULL when `too_large`) and the headers `info` of its GET (or HEAD). */
+static enum err_code process(struct job *j, const struct s3_object_info *info, const char *data,
+                             size_t len, bool too_large, struct err *e)
 {
     struct h_pipeline *p = j->p;
-    struct s3_object_info info = {0};
     struct img_result res = {0};
     struct img_error ie = {0};
     struct h_pipe_source src;
-    char *data = NULL;
-    size_t len = 0;
-    enum err_code rc =
-        s3_client_get(p->cfg.s3, j->temp_key, p->cfg.max_object_bytes, &data, &len, &info, NULL, e);
-    if (rc == ERR_OK)
-        info.size = len;
-    fill_source(j, rc == ERR_OK ? &info : head, &src);
-    if (rc == ERR_TOO_LARGE) {
+    enum err_code rc;
+    fill_source(j, info, &src);
+    if (too_large) {
         char msg[H_PIPE_MESSAGE_MAX];
         snprintf(msg, sizeof(msg), "the upload has %llu bytes, more than the cap of %llu",
                  (unsigned long long)src.size, (unsigned long long)p->cfg.max_object_bytes);
         rc = fail_upload(j, &src, "too_large", msg, e);
         goto cleanup;
     }
-    if (rc == ERR_NOT_FOUND) {
-        rc = temp_gone(j, e);
-        goto cleanup;
-    }
-    if (rc != ERR_OK)
-        goto cleanup;
     const struct img_domain_presets *ps = h_pipe_presets_for(p, j->k.domain);
     if (ps == NULL || ps->count == 0) {
         rc = fail_upload(j, &src, "no_presets", "the domain has no presets", e);
@@ -351,36 +341,58 @@ static enum err_code process(struct job *j, const struct s3_object_info *head, s
     }
 cleanup:
     img_result_free(&res);
-    s3_object_info_free(&info);
-    free(data);
     return rc;
 }
 
-/* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error. */
+/* GETs the temp (body in *data, *len bytes; headers in `info`). A body over the cap is not read:
+ * *too_large is set and `info` comes from a HEAD instead. ERR_OK in both cases; else the S3
+ * error (ERR_NOT_FOUND when the temp is gone). */
+static enum err_code read_temp(struct job *j, struct s3_object_info *info, char **data, size_t *len,
+                               bool *too_large, struct err *e)
+{
+    struct h_pipeline *p = j->p;
+    enum err_code rc =
+        s3_client_get(p->cfg.s3, j->temp_key, p->cfg.max_object_bytes, data, len, info, NULL, e);
+    *too_large = rc == ERR_TOO_LARGE;
+    if (rc == ERR_OK)
+        info->size = *len;
+    if (*too_large) {
+        err_clear(e);
+        rc = s3_client_head(p->cfg.s3, j->temp_key, info, NULL, e);
+    }
+    return rc;
+}
+
+/* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error.
+ * The temp is read first: its ETag (the GET's) is what the records are checked against, and
+ * the common case (no record yet) then needs no other request before the processing. */
 static enum err_code attempt(struct job *j, struct err *e)
 {
-    struct s3_object_info head = {0};
+    struct s3_object_info info = {0};
     struct h_manifest *m = calloc(1, sizeof(*m));
     char etag[S3_ETAG_MAX];
-    bool done = false;
+    char *data = NULL;
+    size_t len = 0;
+    bool done = false, too_large = false;
     enum err_code rc = ERR_NOMEM;
     if (m == NULL)
         goto cleanup;
-    rc = s3_client_head(j->p->cfg.s3, j->temp_key, &head, NULL, e);
+    rc = read_temp(j, &info, &data, &len, &too_large, e);
     if (rc == ERR_NOT_FOUND) {
         rc = temp_gone(j, e);
         goto cleanup;
     }
     if (rc != ERR_OK)
         goto cleanup;
-    unquote(head.etag, etag, sizeof(etag));
+    unquote(info.etag, etag, sizeof(etag));
     rc = check_record(j, S3_KEY_MANIFEST, etag, m, &done, e);
     if (rc == ERR_OK && !done)
         rc = check_record(j, S3_KEY_FAILED, etag, m, &done, e);
     if (rc == ERR_OK && !done)
-        rc = process(j, &head, e);
+        rc = process(j, &info, data, len, too_large, e);
 cleanup:
-    s3_object_info_free(&head);
+    s3_object_info_free(&info);
+    free(data);
     free(m);
     return rc;
 }

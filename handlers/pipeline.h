@@ -6,14 +6,14 @@
  * call. It talks to S3 only through s3/client.h (in embedded mode the client points at the
  * store's own listener), so it behaves the same on every backend:
  *
- *   HEAD temp ── gone ──▶ manifest or failed record present? DONE_BEFORE : IGNORED(temp_missing)
- *        │ present
+ *   GET temp (cap) ─ gone ─▶ manifest or failed record present? DONE_BEFORE : IGNORED(temp_missing)
+ *        │ present (over the cap: HEAD instead, for its ETag and size)
  *        ▼
  *   manifest (or failed record) for this ETag present? ──▶ DELETE temp, DONE_BEFORE
  *        │ no
  *        ▼
- *   GET temp (cap) → img_process (sniff, probe, limits, multipart, variants, origin, facts)
- *        │ bad upload ──▶ PUT failed record (code, message) → DELETE temp → FAILED
+ *   img_process (sniff, probe, limits, multipart, variants, origin, facts)
+ *        │ bad upload, or over the cap ──▶ PUT failed record (code, message) → DELETE temp → FAILED
  *        ▼
  *   PUT every variant → PUT origin → PUT manifest (last: its presence means "ready") → DELETE temp
  *
