@@ -3,6 +3,22 @@
 Server(env={...}) runs `imgsvc serve` on an ephemeral port (IMGSVC_PORT=0), waits for the
 "listening" log line to learn the port, and collects every stderr line (JSON logs) so tests can
 assert on them. stop() sends SIGTERM and returns the exit code.
+
+Every response that request() and json() receive is checked against openapi.yaml (the contract):
+the (method, path) must resolve to one of the spec's operations (an unknown path must answer 404
+and a method the path does not document 405, both as the Error schema), the status must be one
+that operation documents, the Content-Type one of that response's media types, headers the
+response marks `required` present, and a JSON body valid against its schema (JSON Schema draft
+2020-12, $ref resolved in the spec). A mismatch fails the calling test with a message naming
+the operation. HEAD is checked as the GET it is served by, without a body. A test that must send
+something the contract cannot describe passes validate=False (say why next to it). A test that
+talks to the API some other way (a raw socket, urllib, through nginx) passes what it received
+to contract().check itself.
+
+openapi.yaml is the API listener's contract only. The embedded store's listener
+(IMGSVC_STORE_PORT, tests/integration/storelib.py) speaks S3's REST API (S3 XML errors, SigV4),
+as do Ceph RGW and the Lambda runtime API of the Lambda tests: their answers are not checked
+against openapi.yaml (test_store.py and test_store_parity.py hold the store to S3's behaviour).
 """
 import http.client
 import json
@@ -16,9 +32,194 @@ import tempfile
 import threading
 import time
 import unittest
+import warnings
+
+try:
+    import jsonschema
+    import yaml
+except ImportError:  # the contract check needs them (scripts/packages/apt-test.txt)
+    jsonschema = yaml = None
 
 BIN = os.environ.get("IMGSVC_BIN", "")
 SOURCE_DIR = os.environ.get("IMGSVC_SOURCE_DIR", "")
+SPEC_PATH = os.path.join(
+    SOURCE_DIR or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "openapi.yaml")
+
+
+class ContractError(AssertionError):
+    """A response that does not match openapi.yaml."""
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class Contract:
+    """openapi.yaml as a response checker: check(method, target, status, headers, body)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.paths = spec.get("paths") or {}
+        self._validators = {}
+
+    @classmethod
+    def load(cls, path=SPEC_PATH):
+        if yaml is None or jsonschema is None:
+            raise ContractError("the contract check needs python3-yaml and python3-jsonschema "
+                                "(scripts/packages/apt-test.txt)")
+        with open(path, encoding="utf-8") as f:
+            return cls(yaml.safe_load(f))
+
+    def deref(self, node):
+        """`node` with a top-level $ref (#/...) followed, repeatedly."""
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/") or seen > 20:
+                raise ContractError(f"openapi.yaml: cannot resolve $ref {ref!r}")
+            node = self.spec
+            for part in ref[2:].split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            seen += 1
+        return node
+
+    def resolve(self, path):
+        """The spec's path template for a request path (no query), or None.
+
+        A template segment `{name}` matches one non-empty segment; literal segments win over
+        templates (so /v1/uploads is never taken for /v1/{x})."""
+        segs = path.split("/")
+        best, best_score = None, None
+        for tpl in self.paths:
+            tsegs = tpl.split("/")
+            if len(tsegs) != len(segs):
+                continue
+            score = 0
+            for t, s in zip(tsegs, segs):
+                if t.startswith("{") and t.endswith("}"):
+                    if s == "":
+                        break
+                elif t != s:
+                    break
+                else:
+                    score += 1
+            else:
+                if best_score is None or score > best_score:
+                    best, best_score = tpl, score
+        return best
+
+    def _validator(self, schema):
+        key = id(schema)
+        v = self._validators.get(key)
+        if v is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                resolver = jsonschema.RefResolver("", self.spec)
+                v = jsonschema.Draft202012Validator(schema, resolver=resolver)
+            self._validators[key] = (v, schema)  # keep schema alive so id() stays unique
+            return v
+        return v[0]
+
+    def _response(self, method, path, status):
+        """(operation name, response object) documented for the exchange, or ContractError."""
+        tpl = self.resolve(path)
+        if tpl is None:  # no such route: the router's 404 (or 400 for a malformed path)
+            if status not in (400, 404):
+                raise ContractError(f"{method} {path}: no path of openapi.yaml matches, yet the "
+                                    f"status is {status} (expected 404 not_found)")
+            return f"{method} {path} (no route)", {"$ref": "#/components/responses/NotFound"}
+        item = self.deref(self.paths[tpl])
+        m = method.lower()
+        op = item.get(m)
+        if op is None and m == "head":
+            op = item.get("get")  # every GET route answers HEAD (without the body)
+        if op is None:
+            allowed = [x.upper() for x in HTTP_METHODS if x in item]
+            if status != 405:
+                raise ContractError(f"{method} {tpl}: openapi.yaml documents only {allowed} on "
+                                    f"this path, yet the status is {status} (expected 405)")
+            return f"{method} {tpl} (method not allowed)", {
+                "$ref": "#/components/responses/MethodNotAllowed"}
+        name = f"{op.get('operationId', '?')} ({method} {tpl})"
+        responses = op.get("responses") or {}
+        resp = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or \
+            responses.get("default")
+        if resp is None:
+            raise ContractError(f"{name}: status {status} is not documented (documented: "
+                                f"{', '.join(sorted(str(k) for k in responses))})")
+        return name, resp
+
+    def check(self, method, target, status, headers, body):
+        """Raises ContractError unless the response matches openapi.yaml.
+
+        headers: lower-cased names -> values; body: the bytes read."""
+        path = target.split("?", 1)[0].split("#", 1)[0]
+        name, resp = self._response(method.upper(), path, status)
+        resp = self.deref(resp)
+        where = f"{name} -> {status}"
+        for hname, hdef in (resp.get("headers") or {}).items():
+            hdef = self.deref(hdef)
+            if hdef.get("required") and hname.lower() not in headers:
+                raise ContractError(f"{where}: required header {hname} is missing")
+        content = resp.get("content") or {}
+        if method.upper() == "HEAD" or status in (204, 304):
+            return
+        if not content:
+            if body:
+                raise ContractError(f"{where}: the spec documents no body, got {len(body)} bytes "
+                                    f"of {headers.get('content-type')!r}")
+            return
+        ctype = headers.get("content-type", "")
+        mtype = self._media_type(content, ctype)
+        if mtype is None:
+            raise ContractError(f"{where}: Content-Type {ctype!r} is not one of "
+                                f"{sorted(content)}")
+        schema = (content[mtype] or {}).get("schema")
+        if schema is None or not self._is_json(mtype):
+            return
+        try:
+            doc = json.loads(body)
+        except ValueError as ex:
+            raise ContractError(f"{where}: the body is not JSON ({ex}): {body[:200]!r}") from None
+        errors = sorted(self._validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+        if errors:
+            e = errors[0]
+            at = "/".join(str(p) for p in e.absolute_path) or "(root)"
+            raise ContractError(f"{where}: the body does not match the schema at {at}: "
+                                f"{e.message}; body: {body[:400]!r}")
+
+    @staticmethod
+    def _is_json(mtype):
+        base = mtype.split(";")[0].strip().lower()
+        return base == "application/json" or base.endswith("+json")
+
+    @staticmethod
+    def _media_type(content, ctype):
+        """The key of `content` a response Content-Type matches (parameters in the key must be
+        present too, e.g. `text/plain; version=0.0.4`), or None."""
+        def parts(v):
+            items = [x.strip().lower() for x in v.split(";")]
+            return items[0], {x.replace(" ", "") for x in items[1:] if x}
+        base, params = parts(ctype)
+        for key in content:
+            kbase, kparams = parts(key)
+            if not kparams <= params:
+                continue
+            if kbase == base or kbase == "*/*" or (
+                    kbase.endswith("/*") and base.startswith(kbase[:-1])):
+                return key
+        return None
+
+
+_CONTRACT = None
+
+
+def contract():
+    """The contract loaded from openapi.yaml (once per process)."""
+    global _CONTRACT
+    if _CONTRACT is None:
+        _CONTRACT = Contract.load()
+    return _CONTRACT
 
 
 def require_bin(test):
@@ -76,18 +277,23 @@ class Server:
     def conn(self, timeout=10):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, timeout=10, validate=True):
+        """(status, lower-cased headers, body bytes); the response is checked against
+        openapi.yaml unless validate=False (ContractError, an AssertionError, on a mismatch)."""
         c = self.conn(timeout)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
         finally:
             c.close()
+        if validate:
+            contract().check(method, path, r.status, hdrs, data)
+        return r.status, hdrs, data
 
-    def json(self, method, path, body=None, headers=None):
-        status, hdrs, data = self.request(method, path, body, headers)
+    def json(self, method, path, body=None, headers=None, validate=True):
+        status, hdrs, data = self.request(method, path, body, headers, validate=validate)
         return status, hdrs, json.loads(data) if data else None
 
     def raw_socket(self, timeout=10):
