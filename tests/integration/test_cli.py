@@ -4,7 +4,7 @@ import os
 import re
 import unittest
 
-from harness import SOURCE_DIR, Server, require_bin, run_cli
+from harness import SOURCE_DIR, Server, contract, require_bin, run_cli
 
 
 class Cli(unittest.TestCase):
@@ -88,7 +88,10 @@ class Cli(unittest.TestCase):
         up = False
         while not up and time.monotonic() < deadline:
             try:
-                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").status == 200
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as r:
+                    contract().check("GET", "/healthz", r.status,
+                                     {k.lower(): v for k, v in r.getheaders()}, r.read())
+                    up = r.status == 200
             except OSError:
                 time.sleep(0.1)
         self.assertTrue(up, "imgsvc did not answer at level warn")

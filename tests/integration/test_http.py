@@ -10,13 +10,14 @@ import threading
 import time
 import unittest
 
-from harness import Server, ServerTest, require_bin
+from harness import Server, ServerTest, contract, require_bin
 
 DEBUG = {"IMGSVC_DEBUG_ROUTES": "true"}
 
 
-def read_http_response(sock):
-    """Reads one HTTP/1.1 response with Content-Length from a raw socket."""
+def read_http_response(sock, check=None):
+    """Reads one HTTP/1.1 response with Content-Length from a raw socket; check="METHOD /path"
+    (the request sent) validates it against openapi.yaml like Server.request does."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(4096)
@@ -33,6 +34,9 @@ def read_http_response(sock):
         if not chunk:
             break
         rest += chunk
+    if check is not None:
+        method, target = check.split(" ", 1)
+        contract().check(method, target, status, hdrs, rest[:n])
     return status, hdrs, rest[:n]
 
 
@@ -76,7 +80,7 @@ class HttpCore(ServerTest):
     def test_malformed_path_escape_is_400(self):
         s = self.srv.raw_socket()
         s.sendall(b"GET /healthz%zz HTTP/1.1\r\nHost: x\r\n\r\n")
-        status, hdrs, body = read_http_response(s)
+        status, hdrs, body = read_http_response(s, "GET /healthz%zz")
         s.close()
         self.assert_error(status, hdrs, body, 400, "bad_request")
 
@@ -97,7 +101,7 @@ class HttpCore(ServerTest):
         for _ in range(5):
             s.sendall(b"400\r\n" + b"y" * 1024 + b"\r\n")
         s.sendall(b"0\r\n\r\n")
-        status, hdrs, body = read_http_response(s)
+        status, hdrs, body = read_http_response(s, "POST /debug/echo")
         s.close()
         self.assert_error(status, hdrs, body, 413, "payload_too_large")
 
@@ -105,7 +109,7 @@ class HttpCore(ServerTest):
         s = self.srv.raw_socket()
         s.sendall(b"POST /debug/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n"
                   b"Expect: 100-continue\r\n\r\n")
-        status, hdrs, body = read_http_response(s)  # no body byte was sent
+        status, hdrs, body = read_http_response(s, "POST /debug/echo")  # no body byte sent
         s.close()
         self.assert_error(status, hdrs, body, 413, "payload_too_large")
 
@@ -138,7 +142,7 @@ class HttpCore(ServerTest):
         s = self.srv.raw_socket()
         for i in range(3):
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: ka-%d\r\n\r\n" % i)
-            status, hdrs, body = read_http_response(s)
+            status, hdrs, body = read_http_response(s, "GET /healthz")
             self.assertEqual(status, 200)
             self.assertEqual(hdrs["x-request-id"], "ka-%d" % i)
             self.assertNotEqual(hdrs.get("connection", "").lower(), "close")
@@ -266,9 +270,9 @@ class Limits(unittest.TestCase):
         srv = Server(env={"IMGSVC_MAX_CONNECTIONS": "2", "IMGSVC_HTTP_THREADS": "1"})
         a, b = srv.raw_socket(), srv.raw_socket()
         a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(read_http_response(a)[0], 200)
+        self.assertEqual(read_http_response(a, "GET /healthz")[0], 200)
         b.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(read_http_response(b)[0], 200)
+        self.assertEqual(read_http_response(b, "GET /healthz")[0], 200)
         # a third connection is not served while two are open (it waits in the backlog)
         c = srv.raw_socket()
         c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -278,7 +282,7 @@ class Limits(unittest.TestCase):
         # once a slot frees, it is served
         a.close()
         c.settimeout(10)
-        self.assertEqual(read_http_response(c)[0], 200)
+        self.assertEqual(read_http_response(c, "GET /healthz")[0], 200)
         for s in (b, c):
             s.close()
         self.assertEqual(srv.stop(), 0)

@@ -33,7 +33,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "deploy"))
-from harness import Server, require_bin  # noqa: E402
+from harness import Server, contract, require_bin  # noqa: E402
 from nginx_lb import NGINX, NginxLB, free_port  # noqa: E402
 from rgwnotify import Notifications, Rgw, server_env  # noqa: E402
 from test_pipeline_rgw import curl_put, feed_sizes, jpeg_size  # noqa: E402
@@ -90,7 +90,11 @@ class Replicas(unittest.TestCase):
             hdrs = {"Content-Type": "application/json"} if body is not None else {}
             c.request(method, path, body=body, headers=hdrs)
             r = c.getresponse()
-            return r.status, json.loads(r.read() or b"null")
+            data = r.read()
+            # the API's answer through nginx, checked like Server.request does
+            contract().check(method, path, r.status, {k.lower(): v for k, v in r.getheaders()},
+                             data)
+            return r.status, json.loads(data or b"null")
         finally:
             c.close()
 
