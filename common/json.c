@@ -5,6 +5,31 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <string.h>
+
+/*
+ * True when a string of the JSON text t[0..n) holds U+0000, raw or as the escape \u0000. cJSON
+ * keeps strings as C strings, so it would silently end the value there ("42\u0000../x" read as
+ * "42"): such text is refused rather than read as something it does not say.
+ */
+static bool string_holds_nul(const char *t, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_string) {
+            in_string = t[i] == '"';
+        } else if (t[i] == '\0') {
+            return true;
+        } else if (t[i] == '"') {
+            in_string = false;
+        } else if (t[i] == '\\' && i + 1 < n) {
+            if (t[i + 1] == 'u' && i + 5 < n && memcmp(t + i + 2, "0000", 4) == 0)
+                return true;
+            i++; /* the escaped character */
+        }
+    }
+    return false;
+}
 
 cJSON *json_parse(const char *text, size_t len, struct err *e)
 {
@@ -28,6 +53,11 @@ cJSON *json_parse(const char *text, size_t len, struct err *e)
         cJSON_Delete(v);
         err_set(e, ERR_INVALID, "unexpected data after the JSON value at byte %zu",
                 (size_t)(end - text));
+        return NULL;
+    }
+    if (string_holds_nul(text, len)) {
+        cJSON_Delete(v);
+        err_set(e, ERR_INVALID, "a JSON string holds U+0000, which is not accepted");
         return NULL;
     }
     return v;

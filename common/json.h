@@ -13,7 +13,8 @@
 
 /*
  * Parses exactly `len` bytes as one JSON value. Trailing bytes other than whitespace are an
- * error. Returns the value (caller frees with cJSON_Delete) or NULL with ERR_INVALID in `e`.
+ * error, and so is a string holding U+0000 (raw or \u0000: a C string would end there). Returns
+ * the value (caller frees with cJSON_Delete) or NULL with ERR_INVALID in `e`.
  */
 cJSON *json_parse(const char *text, size_t len, struct err *e);
 

@@ -160,6 +160,11 @@ ROWS = {
     "id_traversal": Row(
         [upload(("api_key",), dict(UPLOAD, ids={"userId": v}), status=400, code="bad_ids")
          for v in ("../etc", "..", ".", "a/b", "%2e%2e%2f", "a\\b", "..%2F..")] + [
+            # a NUL would end the C string: "42" with the rest silently dropped (common/json.c)
+            upload(("api_key",), dict(UPLOAD, ids={"userId": "42\x00/../../x"}), status=400,
+                   code="malformed_json"),
+            upload(("api_key",), dict(UPLOAD, contentType="image/jpeg\x00.html"), status=400,
+                   code="malformed_json"),
             upload(("api_key",), {"domain": "chat", "contentType": "image/jpeg",
                                   "ids": {"chatroomId": "r1", "chatId": "../../profile/42"}},
                    status=400, code="bad_ids"),
