@@ -77,8 +77,6 @@ void srv_http_register_metrics(void)
     metrics_register("imgsvc_http_request_duration_seconds", METRICS_HISTOGRAM,
                      "HTTP request latency from request line to response queued, by route",
                      latency_buckets, sizeof(latency_buckets) / sizeof(latency_buckets[0]));
-    metrics_register("imgsvc_http_requests_in_flight", METRICS_GAUGE,
-                     "HTTP requests being handled now", NULL, 0);
     metrics_register("imgsvc_http_read_timeouts_total", METRICS_COUNTER,
                      "Connections closed because a request took longer than the read timeout", NULL,
                      0);
