@@ -4,6 +4,7 @@
 #   load.test_presign_60s              wrk 60 s on POST /v1/uploads: all 201, RSS flat
 #   load.test_resize_60s               wrk 60 s on POST /v1/resize?w=320: only 200/429, RSS flat
 #   load.test_burst_1000_uploads_rgw   1,000 uploads through Ceph RGW: all ready (rgw fixture)
+#   load.test_rss_rule_selftest        the "RSS flat" rule on made-up series (instant)
 # Label `load`; RUN_SERIAL, so no other test competes for the 2 cores while one runs (the RSS
 # and throughput figures would describe the neighbours). A missing wrk or vips skips (77), or
 # fails under IMGSVC_TEST_STRICT=1.
@@ -19,12 +20,13 @@ if(NOT IMGSVC_SANITIZE)
         add_test(NAME load.${_c}
                  COMMAND ${IMGSVC_PYTHON} ${CMAKE_SOURCE_DIR}/tests/integration/run.py
                          ${_load_src} ${_c})
-        set(_fx imaging_corpus)
-        if(_c MATCHES "_rgw$")
-            list(APPEND _fx rgw)
-        endif()
         set_tests_properties(load.${_c} PROPERTIES
-            ENVIRONMENT "${IMGSVC_TEST_ENV}" FIXTURES_REQUIRED "${_fx}" SKIP_RETURN_CODE 77
-            RUN_SERIAL TRUE TIMEOUT 900 LABELS load)
+            ENVIRONMENT "${IMGSVC_TEST_ENV}" SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 900
+            LABELS load)
+        if(_c MATCHES "_rgw$")
+            set_tests_properties(load.${_c} PROPERTIES FIXTURES_REQUIRED "imaging_corpus;rgw")
+        elseif(_c MATCHES "resize")
+            set_tests_properties(load.${_c} PROPERTIES FIXTURES_REQUIRED imaging_corpus)
+        endif()
     endforeach()
 endif()

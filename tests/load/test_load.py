@@ -322,6 +322,20 @@ class WrkLoad(unittest.TestCase):
         self.assertTrue(rss_ok, f"RSS grew: {rss}")
 
 
+class RssRule(unittest.TestCase):
+    def test_rss_rule_selftest(self):
+        """rss_verdict on made-up series: flat, noisy and warm-up growth pass; a leak of
+        1 MiB/s and a late jump fail."""
+        def series(f):
+            return [(float(t), f(t)) for t in range(60)]
+        self.assertTrue(rss_verdict(series(lambda t: 40.0), 60)[0])
+        self.assertTrue(rss_verdict(series(lambda t: 100.0 + (t * 7) % 20), 60)[0])
+        self.assertTrue(rss_verdict(series(lambda t: 40.0 + 10 * min(t, 10)), 60)[0])
+        self.assertFalse(rss_verdict(series(lambda t: 40.0 + t), 60)[0])
+        self.assertFalse(rss_verdict(series(lambda t: 40.0 if t < 50 else 60.0), 60)[0])
+        self.assertFalse(rss_verdict([(0.0, 40.0), (5.0, 40.0)], 60)[0], "too few samples")
+
+
 def small_jpegs(tmpdir, n=8, width=640):
     """n small JPEGs (bytes), each from another corpus photo, `width` px wide (vips).
     (As tests/integration/test_faults.py makes them.)"""
