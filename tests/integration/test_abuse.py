@@ -13,8 +13,8 @@ is one line naming its row; Matrix.row() runs it and then checks "nothing writte
   upload leaves exactly its failed record: the temp deleted, no variant, origin or manifest);
 - a temp object seeded under delete/ before the probes (the store emits no event for it here,
   IMGSVC_STORE_EVENT_PREFIX=none/) is still there, untouched, and nothing reached the pipeline
-  (events received, pipeline records and store events all 0); webhook rows then send the same
-  record with the right token and see it queued, so the refusal is what kept it out.
+  (events received, pipeline records and store events all 0); webhook and SNS rows then send
+  the same record with valid credentials and see it queued, so the refusal is what kept it out.
 
 API answers go through harness.Server.request, so each is also checked against openapi.yaml;
 answers read from raw sockets are checked with harness.contract() directly. Helpers come from the
@@ -51,7 +51,7 @@ PIPELINE_ENV = {"IMGSVC_STORE_EVENT_PREFIX": "delete/"}  # hostile rows: the sto
 SLOW_ENV = {"IMGSVC_READ_TIMEOUT_S": "2"}
 
 
-# One abusive request: how to send it (`send`, a Matrix.send_<send> method, with `args`) and the
+# One abusive request: how to send it (`send`: abuselib.Senders.send_<send>, given `args`) and the
 # answer: status (an int, "failed" for an upload's status, "closed", or an exit status for
 # "start"), code (error.code, S3 Code, the failed record's code, or a text the start's stderr
 # contains) and the reason the API's error message starts with (None: not checked).
