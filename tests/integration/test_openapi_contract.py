@@ -390,6 +390,49 @@ class ErrorCodesAreDocumented(unittest.TestCase):
                          "codes no operation's responses mention")
 
 
+class RecordedExchanges(unittest.TestCase):
+    """contract_check.py, which holds the newman run of postman/ to the same contract."""
+
+    def report(self, tmp, code, body, url_port="8080"):
+        def ex(port, path, code, body, ctype):
+            return {"request": {"method": "GET", "url": {
+                        "protocol": "http", "host": ["127", "0", "0", "1"], "port": port,
+                        "path": path, "query": [{"key": "domain", "value": "feed"}]}},
+                    "response": {"code": code, "header": [
+                        {"key": "Content-Type", "value": ctype},
+                        {"key": "X-Request-Id", "value": "r-1"}],
+                        "stream": {"type": "Buffer", "data": list(body)}}}
+        doc = {"run": {"executions": [
+            ex(url_port, ["healthz"], code, body, "application/json"),
+            ex("9000", ["imgsvc", "delete", "x.jpeg"], 403, b"<Error/>", "application/xml")]}}
+        path = os.path.join(tmp, "report.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return path
+
+    def run_check(self, *args):
+        import subprocess
+        import sys
+        p = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                         "contract_check.py"), *args],
+                           capture_output=True, text=True, env=dict(os.environ,
+                                                                    IMGSVC_SOURCE_DIR=SRC))
+        return p.returncode, p.stdout + p.stderr
+
+    def test_a_matching_run_passes_and_a_wrong_answer_fails(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            ok = self.report(tmp, 200, body({"status": "ok"}))
+            rc, out = self.run_check("newman", ok, "http://127.0.0.1:8080")
+            self.assertEqual(rc, 0, out)
+            self.assertIn("1 of 1 API responses", out)  # the store's answer is not checked
+            wrong = self.report(tmp, 200, body({"status": "fine"}))
+            rc, out = self.run_check("newman", wrong, "http://127.0.0.1:8080")
+            self.assertEqual(rc, 1, out)
+            self.assertIn("getHealthz", out)
+            rc, out = self.run_check("newman", ok, "http://127.0.0.1:1")
+            self.assertEqual(rc, 1, "a report with no API answer must not pass: " + out)
+
 UPLOAD_ID = "61be4099-7f46-4c1e-b2f8-c72e075ad06b_1795535406"
 
 

@@ -7,8 +7,11 @@
 //
 // imgsvc runs on free ports; the environment postman/imgsvc-local.postman_environment.json is
 // used with baseUrl, storeUrl, photoPath (a corpus photo) and token overridden, as --env-var
-// would. Fails when any request errors, any assertion fails, or any request did not run.
+// would. Fails when any request errors, any assertion fails, or any request did not run, or
+// when an answer of imgsvc's API does not match openapi.yaml (the newman report is checked by
+// tests/integration/contract_check.py, the integration tests' contract).
 // Exit 0 pass, 1 fail, 77 skipped (no corpus; no newman unless IMGSVC_TEST_STRICT=1).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { artifactsDir, check, corpusPhoto, missing, start } from '../browser/imgsvc.mjs';
@@ -73,6 +76,12 @@ async function main() {
     const wantCode = c.env.IMGSVC_MULTIPART_RECOVERY === 'false' ? 400 : 200;
     check(pitfall.response.code === wantCode, 'the form-data request answered ' +
       pitfall.response.code + ', expected ' + wantCode);
+    const cc = spawnSync(process.env.IMGSVC_PYTHON || '/usr/bin/python3',
+      [path.join(SRC, 'tests', 'integration', 'contract_check.py'), 'newman', report, srv.base],
+      { encoding: 'utf8', env: { ...process.env, IMGSVC_SOURCE_DIR: SRC } });
+    process.stdout.write(cc.stdout || '');
+    check(cc.status === 0, 'every API answer matches openapi.yaml:\n' + (cc.stdout || '') +
+      (cc.stderr || '') + (cc.error ? String(cc.error) : ''));
     console.log('newman: ' + run.stats.assertions.total + ' assertions passed over ' +
       run.stats.requests.total + ' requests; report ' + report);
   } finally {
