@@ -10,6 +10,11 @@
 #   scripts/rgw.sh env      print shell exports (endpoint, region, bucket, keys):
 #                           eval "$(scripts/rgw.sh env)"
 #   scripts/rgw.sh install  only install the packages (scripts/packages/apt-rgw.txt).
+#   scripts/rgw.sh gateway-start PORT   one more radosgw of the running cluster on 127.0.0.1:PORT
+#                           (same objects, users and buckets; the cluster's data lives in the
+#                           mon and osd, so stopping a gateway loses nothing). For tests that
+#                           restart "RGW" without disturbing the shared gateways.
+#   scripts/rgw.sh gateway-stop PORT    stop that extra gateway (SIGTERM, then SIGKILL).
 #
 # Environment: IMGSVC_RGW_DIR (scratch folder, default /tmp/imgsvc-rgw), IMGSVC_RGW_PORT (7480),
 # IMGSVC_RGW_NO_INSTALL=1 (start fails loudly instead of installing missing packages: the ctest
@@ -263,8 +268,45 @@ export IMGSVC_RGW_STS_ENDPOINT=$RGW_STS_ENDPOINT
 ENV
 }
 
+# An extra gateway on port $1 (tests restart it; the shared ones are never touched).
+rgw_gateway_start() {
+    local port=$1
+    [[ "$port" =~ ^[0-9]+$ ]] || rgw_die "gateway-start: a port number is needed"
+    [ "$port" != "$RGW_PORT" ] && [ "$port" != "$RGW_STS_PORT" ] ||
+        rgw_die "gateway-start: $port is a shared gateway's port"
+    rgw_answers || rgw_die "the cluster is not running (scripts/rgw.sh start)"
+    # Something else on the port would answer the readiness check below in radosgw's place.
+    ! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" ||
+        rgw_die "gateway-start: something already answers on port $port"
+    radosgw -c "$CONF" -n "client.rgw.imgsvc-gw$port" \
+        --rgw-frontends="beast endpoint=127.0.0.1:$port" --rgw-dns-name=localhost \
+        --pid-file="$RGW_DIR/run/radosgw-gw$port.pid" >>"$RGW_DIR/log/start.log" 2>&1 ||
+        rgw_die "radosgw on port $port did not start"
+    wait_for 120 curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" ||
+        rgw_die "radosgw does not answer on port $port"
+}
+
+rgw_gateway_stop() {
+    local port=$1 f pid i
+    [[ "$port" =~ ^[0-9]+$ ]] || rgw_die "gateway-stop: a port number is needed"
+    f="$RGW_DIR/run/radosgw-gw$port.pid"
+    [ -s "$f" ] || return 0
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for ((i = 0; i < 40; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.25
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+}
+
 case "${1:-}" in
 start) rgw_start ;;
+gateway-start) rgw_gateway_start "${2:-}" ;;
+gateway-stop) rgw_gateway_stop "${2:-}" ;;
 stop)
     [ -d "$RGW_DIR/run" ] || exit 0
     exec 9>"$RGW_DIR.lock"
@@ -278,7 +320,7 @@ install)
     rgw_install
     ;;
 *)
-    echo "usage: $0 start|stop|status|env|install" >&2
+    echo "usage: $0 start|stop|status|env|install|gateway-start PORT|gateway-stop PORT" >&2
     exit 2
     ;;
 esac
