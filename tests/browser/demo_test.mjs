@@ -8,8 +8,12 @@
 //                               sends it (a wrong token shows the 401)
 //   node demo_test.mjs off      IMGSVC_DEMO=off: / and /demo.js are 404
 //
+// Every answer of imgsvc's API the page receives is recorded and checked against openapi.yaml
+// by tests/integration/contract_check.py (the integration tests' contract).
+//
 // Exit 0 pass, 1 fail, 77 skipped (no corpus; no Chromium or playwright-core unless
 // IMGSVC_TEST_STRICT=1).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { artifactsDir, check, corpusPhoto, missing, start } from './imgsvc.mjs';
@@ -35,9 +39,35 @@ async function getJson(url, headers = {}) {
   return r.json();
 }
 
+/** Records every answer of the API (not the store) the page gets, as contract_check.py reads
+ *  them: pushes a promise of {method, target, status, headers, body} (null when unreadable). */
+function recordApi(page, srv, out) {
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== srv.base) return;
+    out.push(r.body().then((b) => ({ method: r.request().method(), target: u.pathname + u.search,
+      status: r.status(), headers: r.headers(), body: b.toString('base64') }), () => null));
+  });
+}
+
+/** Checks the recorded answers against openapi.yaml. */
+async function checkContract(recorded, name) {
+  const rows = (await Promise.all(recorded)).filter((x) => x !== null);
+  const file = path.join(artifactsDir(), 'browser-api-' + name + '.jsonl');
+  fs.writeFileSync(file, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const src = process.env.IMGSVC_SOURCE_DIR || path.resolve(import.meta.dirname, '..', '..');
+  const cc = spawnSync(process.env.IMGSVC_PYTHON || '/usr/bin/python3',
+    [path.join(src, 'tests', 'integration', 'contract_check.py'), 'jsonl', file],
+    { encoding: 'utf8', env: { ...process.env, IMGSVC_SOURCE_DIR: src } });
+  process.stdout.write(cc.stdout || '');
+  check(cc.status === 0, 'every API answer the page got matches openapi.yaml:\n' +
+    (cc.stdout || '') + (cc.stderr || '') + (cc.error ? String(cc.error) : ''));
+}
+
 /** Opens the page; fails the test on any console error (a CSP violation is one). */
-async function openPage(browser, srv, errors) {
+async function openPage(browser, srv, errors, recorded) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  if (recorded) recordApi(page, srv, recorded);
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   const resp = await page.goto(srv.base + '/');
@@ -106,8 +136,9 @@ async function caseUpload(browser, decode, auth) {
   const env = auth ? { IMGSVC_API_KEYS: API_KEY } : {};
   const srv = await start(env);
   const errors = [];
+  const recorded = [];
   try {
-    const page = await openPage(browser, srv, errors);
+    const page = await openPage(browser, srv, errors, recorded);
     const hdrs = auth ? { Authorization: 'Bearer ' + API_KEY } : {};
     const cfg = await getJson(srv.base + '/demo.json');
     check(cfg.auth === auth, '/demo.json says auth ' + cfg.auth);
@@ -132,6 +163,7 @@ async function caseUpload(browser, decode, auth) {
     const shot = path.join(artifactsDir(), auth ? 'browser-demo-auth.png' : 'browser-demo.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log('screenshot: ' + shot);
+    await checkContract(recorded, auth ? 'auth' : 'upload');
   } finally {
     await srv.stop();
   }

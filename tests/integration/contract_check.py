@@ -9,8 +9,15 @@ with the same Contract as harness.Server.request (tests/integration/harness.py).
       are skipped. Prints one line per mismatch; exit 0 when every response matches, 1 when
       one does not or when no response was on API_BASE.
 
-Used by tests/postman/newman_test.mjs after each collection run.
+  contract_check.py jsonl FILE
+      one JSON object per line: {"method", "target" (path and query), "status", "headers"
+      (lower-cased names), "body" (base64)}, as tests/browser/demo_test.mjs records what the
+      page received from the API. Same output and exit codes.
+
+Used by tests/postman/newman_test.mjs after each collection run and by
+tests/browser/demo_test.mjs.
 """
+import base64
 import json
 import os
 import sys
@@ -40,35 +47,55 @@ def newman_exchanges(report):
         yield req.get("method", "GET"), url, resp.get("code"), hdrs, body
 
 
-def check_newman(path, api_base):
-    with open(path, encoding="utf-8") as f:
-        report = json.load(f)
-    base = urllib.parse.urlsplit(api_base)
+def check_all(exchanges, where):
+    """Checks (method, target, status, headers, body) tuples; prints; the exit code."""
     contract, checked, bad = harness.contract(), 0, []
-    for method, url, status, hdrs, body in newman_exchanges(report):
-        u = urllib.parse.urlsplit(url)
-        if (u.hostname, u.port) != (base.hostname, base.port):
-            continue
-        target = u.path + (f"?{u.query}" if u.query else "")
+    for method, target, status, hdrs, body in exchanges:
         checked += 1
         try:
             contract.check(method, target, status, hdrs, body)
         except harness.ContractError as ex:
-            bad.append(f"{method} {u.path}: {ex}")
+            bad.append(f"{method} {target.split('?')[0]}: {ex}")
     for line in bad:
         print("MISMATCH: " + line)
     if checked == 0:
-        print(f"no response of the report was on {api_base}")
+        print(f"no API response in {where}")
         return 1
     print(f"contract: {checked - len(bad)} of {checked} API responses match openapi.yaml")
     return 1 if bad else 0
 
 
+def check_newman(path, api_base):
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    base = urllib.parse.urlsplit(api_base)
+    out = []
+    for method, url, status, hdrs, body in newman_exchanges(report):
+        u = urllib.parse.urlsplit(url)
+        if (u.hostname, u.port) == (base.hostname, base.port):
+            out.append((method, u.path + (f"?{u.query}" if u.query else ""), status, hdrs, body))
+    return check_all(out, f"{path} on {api_base}")
+
+
+def check_jsonl(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                hdrs = {k.lower(): v for k, v in (r.get("headers") or {}).items()}
+                out.append((r["method"], r["target"], r["status"], hdrs,
+                            base64.b64decode(r.get("body") or "")))
+    return check_all(out, path)
+
+
 def main(argv):
-    if len(argv) != 4 or argv[1] != "newman":
-        print(__doc__)
-        return 2
-    return check_newman(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "newman":
+        return check_newman(argv[2], argv[3])
+    if len(argv) == 3 and argv[1] == "jsonl":
+        return check_jsonl(argv[2])
+    print(__doc__)
+    return 2
 
 
 if __name__ == "__main__":

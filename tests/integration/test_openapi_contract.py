@@ -432,6 +432,15 @@ class RecordedExchanges(unittest.TestCase):
             self.assertIn("getHealthz", out)
             rc, out = self.run_check("newman", ok, "http://127.0.0.1:1")
             self.assertEqual(rc, 1, "a report with no API answer must not pass: " + out)
+            import base64
+            lines = os.path.join(tmp, "api.jsonl")
+            for status, want in ((200, 0), (418, 1)):
+                with open(lines, "w") as f:
+                    f.write(json.dumps({"method": "GET", "target": "/healthz", "status": status,
+                                        "headers": JSON, "body": base64.b64encode(
+                                            body({"status": "ok"})).decode()}) + "\n")
+                rc, out = self.run_check("jsonl", lines)
+                self.assertEqual(rc, want, out)
 
 UPLOAD_ID = "61be4099-7f46-4c1e-b2f8-c72e075ad06b_1795535406"
 
