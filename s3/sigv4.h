@@ -287,7 +287,6 @@ enum sigv4_verdict {
     SIGV4_HEADER_MALFORMED,        /* AuthorizationHeaderMalformed */
     SIGV4_INVALID_ACCESS_KEY,      /* InvalidAccessKeyId */
     SIGV4_TIME_SKEWED,             /* RequestTimeTooSkewed */
-    SIGV4_MISSING_SECURITY_HEADER, /* MissingSecurityHeader (a signed header is absent) */
     SIGV4_INVALID_TOKEN,           /* InvalidToken (session token missing, unexpected or wrong) */
     SIGV4_INVALID_ARGUMENT,        /* InvalidArgument (two auth mechanisms, bad content sha256) */
     SIGV4_INVALID_REQUEST,         /* InvalidRequest (x-amz-content-sha256 missing) */

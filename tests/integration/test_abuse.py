@@ -209,14 +209,14 @@ ROWS = {
     "upload_content_type_mismatch": Row([
         P("put", {"headers": {"Content-Type": "image/png"}}, 403, "SignatureDoesNotMatch"),
         P("put", {"headers": {"Content-Type": "text/html"}}, 403, "SignatureDoesNotMatch"),
-        P("put", {"drop": "Content-Type"}, 400, "MissingSecurityHeader")]),  # docs/store.md
+        P("put", {"drop": "Content-Type"}, 403, "SignatureDoesNotMatch")]),  # as S3 and RGW
     "upload_content_length_mismatch": Row([
         P("put", {"decl": {"contentLength": 5}, "body": b"photo!"}, 403,
           "SignatureDoesNotMatch"),
         P("put", {"decl": {"contentLength": 6}, "body": b"photo"}, 403,
           "SignatureDoesNotMatch"),
-        P("put", {"decl": {"contentLength": 5}, "body": b"", "chunked": b"photo"}, 400,
-          "MissingSecurityHeader")]),  # chunked: the signed Content-Length is absent
+        P("put", {"decl": {"contentLength": 5}, "body": b"", "chunked": b"photo"}, 403,
+          "SignatureDoesNotMatch")]),  # chunked: the signed Content-Length is absent
     "upload_checksum_mismatch": Row([
         P("put", {"decl": {"checksumSha256": base64.b64encode(
             hashlib.sha256(b"photo").digest()).decode()}, "body": b"other"}, 400, "BadDigest")]),
