@@ -280,16 +280,16 @@ enum err_code sigv4_s3_presign_url(const struct sigv4_params *p, const struct si
  * ACCESS_DENIED, INVALID_ACCESS_KEY, TIME_SKEWED; 400 for the rest. */
 enum sigv4_verdict {
     SIGV4_OK = 0,
-    SIGV4_SIGNATURE_MISMATCH,      /* SignatureDoesNotMatch */
-    SIGV4_ACCESS_DENIED,           /* AccessDenied (expired, not yet valid, unsigned x-amz-*,
-                                      anonymous, missing date) */
-    SIGV4_QUERY_PARAMS_ERROR,      /* AuthorizationQueryParametersError */
-    SIGV4_HEADER_MALFORMED,        /* AuthorizationHeaderMalformed */
-    SIGV4_INVALID_ACCESS_KEY,      /* InvalidAccessKeyId */
-    SIGV4_TIME_SKEWED,             /* RequestTimeTooSkewed */
-    SIGV4_INVALID_TOKEN,           /* InvalidToken (session token missing, unexpected or wrong) */
-    SIGV4_INVALID_ARGUMENT,        /* InvalidArgument (two auth mechanisms, bad content sha256) */
-    SIGV4_INVALID_REQUEST,         /* InvalidRequest (x-amz-content-sha256 missing) */
+    SIGV4_SIGNATURE_MISMATCH, /* SignatureDoesNotMatch */
+    SIGV4_ACCESS_DENIED,      /* AccessDenied (expired, not yet valid, unsigned x-amz-*,
+                                 anonymous, missing date) */
+    SIGV4_QUERY_PARAMS_ERROR, /* AuthorizationQueryParametersError */
+    SIGV4_HEADER_MALFORMED,   /* AuthorizationHeaderMalformed */
+    SIGV4_INVALID_ACCESS_KEY, /* InvalidAccessKeyId */
+    SIGV4_TIME_SKEWED,        /* RequestTimeTooSkewed */
+    SIGV4_INVALID_TOKEN,      /* InvalidToken (session token missing, unexpected or wrong) */
+    SIGV4_INVALID_ARGUMENT,   /* InvalidArgument (two auth mechanisms, bad content sha256) */
+    SIGV4_INVALID_REQUEST,    /* InvalidRequest (x-amz-content-sha256 missing) */
     SIGV4_VERDICT_COUNT
 };
 
