@@ -38,7 +38,7 @@ struct img_facts {
 
 /*
  * BlurHash of `px` with cx x cy components (1..9 each) into `out` (NUL-terminated). False when
- * the components or `outlen` are out of range or the image is empty.
+ * the components or `outlen` are out of range, the image is empty or memory runs out.
  */
 bool img_blurhash_encode(const struct img_pixels *px, int cx, int cy, char *out, size_t outlen);
 
