@@ -32,6 +32,7 @@ void srv_pipeline_cfg(const struct srv_config *cfg, struct s3_client *s3,
     out->job.limits.max_frames = (int)cfg->max_frames;
     out->job.limits.max_progressive_pixels = (uint64_t)cfg->max_progressive_pixels;
     out->job.recover_multipart = cfg->multipart_recovery;
+    out->job.strip_origin_location = cfg->origin_strip_location;
     out->max_object_bytes = (uint64_t)cfg->max_image_bytes;
     out->max_attempts = (int)cfg->pipeline_max_attempts;
     out->retry_base_ms = (long)cfg->pipeline_retry_base_ms;

@@ -122,6 +122,9 @@ static const struct cfg_entry table[] = {
     {"IMGSVC_MULTIPART_RECOVERY", CFG_BOOL, 0, 0, "true", NULL, F(multipart_recovery),
      "Recover a photo sent inside a multipart/form-data envelope (with a warning); false: "
      "refuse it with multipart_upload"},
+    {"IMGSVC_ORIGIN_STRIP_LOCATION", CFG_BOOL, 0, 0, "true", NULL, F(origin_strip_location),
+     "Remove GPS/location metadata from the stored origin (JPEG pixels not re-encoded, "
+     "orientation kept); false: store the upload's bytes as they came"},
     {"IMGSVC_VIPS_CONCURRENCY", CFG_INT, 0, 64, "1", NULL, F(vips_concurrency),
      "libvips worker threads per image operation (0: libvips' default, one per core)"},
     {"IMGSVC_RESIZE_CONCURRENCY", CFG_INT, 1, 256, "2", NULL, F(resize_concurrency),

@@ -80,6 +80,7 @@ struct srv_config {
     long long max_frames;
     long long max_progressive_pixels;
     bool multipart_recovery;
+    bool origin_strip_location;
     long long vips_concurrency;
     long long resize_concurrency;
     long long resize_queue;

@@ -10,8 +10,11 @@ pipeline must answer done_before (temp deleted, manifest untouched)."""
 import hashlib
 import json
 import os
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -416,6 +419,54 @@ class PipelineSettings(unittest.TestCase):
                 break
             time.sleep(0.05)
         return st, doc
+
+    def origin_after_upload(self, env, data):
+        """(manifest, origin bytes) of `data` uploaded through a server with `env`."""
+        srv = start_store(env)
+        try:
+            st, doc = self.upload_and_wait(srv, data)
+            self.assertEqual(st["status"], "ready", st)
+            store = f"127.0.0.1:{srv.store_port}"
+            path = "/" + BUCKET + "/" + urllib.parse.quote(st["manifest"]["origin"]["key"])
+            code, _, origin = raw("GET", store, path,
+                                  headers=sign_headers("GET", store, path, AK, SK))
+            self.assertEqual(code, 200)
+            return st["manifest"], origin
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    @staticmethod
+    def exif(data):
+        """exiftool's -n tags of JPEG bytes, as a dict."""
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(data)
+            f.flush()
+            out = subprocess.run(["exiftool", "-j", "-n", "-GPS:all", "-Orientation", f.name],
+                                 check=True, capture_output=True, text=True).stdout
+        return {k: v for k, v in json.loads(out)[0].items() if k != "SourceFile"}
+
+    def test_origin_location_removed_by_default_and_kept_when_off(self):
+        require_bin(self)
+        need_corpus()
+        if shutil.which("exiftool") is None:
+            self.fail("exiftool is missing (scripts/packages/apt-test.txt)")
+        with open(os.path.join(PHOTOS, "photo-01.jpg"), "rb") as f:
+            data = f.read()
+        before = self.exif(data)
+        self.assertIn("GPSLatitude", before, "the corpus photo carries a location")
+        self.assertEqual(before.get("Orientation"), 6)
+
+        m, origin = self.origin_after_upload({}, data)
+        after = self.exif(origin)
+        self.assertFalse([k for k in after if k.startswith("GPS")], after)
+        self.assertEqual(after.get("Orientation"), 6, "orientation kept")
+        self.assertNotEqual(origin, data)
+        self.assertEqual(len(origin), m["origin"]["bytes"])
+        # the pixels are not re-encoded: the entropy-coded data after SOS is the same bytes
+        self.assertEqual(origin[origin.rindex(b"\xff\xda"):], data[data.rindex(b"\xff\xda"):])
+
+        _, kept = self.origin_after_upload({"IMGSVC_ORIGIN_STRIP_LOCATION": "false"}, data)
+        self.assertEqual(kept, data, "with the option off the origin is the upload's bytes")
 
     def test_formdata_upload_fails_without_recovery(self):
         require_bin(self)
