@@ -118,17 +118,18 @@ static bool valid_name(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
             return false;
     }
-    return true;
+    /* the name is a segment of the variant's object key, beside the origin and the manifest */
+    return strcmp(s, "origin") != 0 && strcmp(s, "manifest") != 0;
 }
 
 enum err_code img_preset_validate(const struct img_preset *p, struct img_error *e)
 {
     if (!valid_name(p->name))
-        return img_fail(e, IMG_R_INVALID_OPTION, "preset name must be [A-Za-z0-9_-]{1,31}");
+        return img_fail(e, IMG_R_INVALID_OPTION,
+                        "preset name must be [a-z0-9_-]{1,31}, not origin or manifest");
     if (p->width < 0 || p->height < 0 || p->width > IMG_PRESET_MAX_SIDE ||
         p->height > IMG_PRESET_MAX_SIDE)
         return img_fail(e, IMG_R_INVALID_OPTION, "preset %s: width and height must be 0..%d",

@@ -35,7 +35,7 @@ enum img_out_format {
     IMG_OUT_AVIF,
 };
 
-#define IMG_PRESET_NAME_MAX    32    /* including the NUL; names are [A-Za-z0-9_-]{1,31} */
+#define IMG_PRESET_NAME_MAX    32    /* including the NUL; names are [a-z0-9_-]{1,31} */
 #define IMG_PRESET_MAX_SIDE    16384 /* width/height bound */
 #define IMG_PRESET_MAX         8     /* presets per domain */
 #define IMG_PRESET_DOMAINS_MAX 8
