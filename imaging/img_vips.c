@@ -1,10 +1,15 @@
 /*
  * img_vips.c: libvips helpers shared inside imaging/: opening a buffer with the loader of its
  * sniffed format only, and the downsizing step of the variant pipeline (a separable reduce whose
- * horizontal pass runs on the transposed image, see img_vips_reduce_upright). See
+ * horizontal pass runs on the transposed image, see img_vips_reduce_upright), with its own quarter
+ * turns: strip by strip into memory as the reduced image is produced (`turn`). See
  * img_vips_internal.h.
  */
 #include "imaging/img_vips_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 enum err_code img_vips_load_header(const void *buf, size_t len, enum img_format fmt,
                                    VipsImage **out, struct img_error *e)
@@ -55,18 +60,114 @@ static bool mirrored_tag(int o)
     return o == 2 || o == 4 || o == 5 || o == 7;
 }
 
-static const VipsAngle angles[4] = {VIPS_ANGLE_D0, VIPS_ANGLE_D90, VIPS_ANGLE_D180,
-                                    VIPS_ANGLE_D270};
+/* One strip of the source being turned into the memory image `out` (see turn_rows). */
+struct turn_ctx {
+    VipsImage *out;
+    int q;
+};
 
-/* `*out` = `in` turned clockwise by `q` quarter turns (t[0]), or `in` itself when q is 0. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The 3 bytes at `p` as the low bytes of a word. Reads one byte more: `p` must not be the last
+ * pixel of its row. */
+static inline uint64_t px3(const VipsPel *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v & 0xFFFFFFu;
+}
+
+/*
+ * Writes the 3-byte pixels at `s`, `s` + lskip, ... (one source column, n rows) as a run on one
+ * destination line starting at `d`, going backwards (`desc`) or forwards; four pixels per step
+ * with two stores instead of eight. Returns how many pixels it wrote (a multiple of 4).
+ */
+static int run3(const VipsPel *s, size_t lskip, int n, VipsPel *d, bool desc)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4, s += 4 * lskip) {
+        uint64_t a = px3(s), b = px3(s + lskip), c = px3(s + 2 * lskip), e = px3(s + 3 * lskip);
+        if (desc) { /* rows i+3, i+2, i+1, i from d - 3(i+3) on */
+            uint64_t lo = e | c << 24 | b << 48;
+            uint32_t hi = (uint32_t)(b >> 16) | (uint32_t)a << 8;
+            memcpy(d - 3 * (i + 3), &lo, 8);
+            memcpy(d - 3 * (i + 3) + 8, &hi, 4);
+        } else {
+            uint64_t lo = a | b << 24 | c << 48;
+            uint32_t hi = (uint32_t)(c >> 16) | (uint32_t)e << 8;
+            memcpy(d + 3 * i, &lo, 8);
+            memcpy(d + 3 * i + 8, &hi, 4);
+        }
+    }
+    return i;
+}
+#endif
+
+/*
+ * Copies the source rows y0 .. y0+n-1 (`p`, `lskip` bytes apart, `w` pixels of `ps` bytes each)
+ * of a w x h image into `out` turned clockwise by q (1..3) quarter turns: source (x, y) goes to
+ * (h-1-y, x) for one turn, (w-1-x, h-1-y) for two, (y, w-1-x) for three. For quarter turns each
+ * source column becomes a run of n pixels on one destination line, written in order.
+ */
+static void turn_rows(const VipsPel *p, size_t lskip, int y0, int n, int w, int h, int q, int ps,
+                      VipsImage *out)
+{
+    ptrdiff_t ol = (ptrdiff_t)VIPS_IMAGE_SIZEOF_LINE(out);
+    ptrdiff_t step = q == 1 ? -ps : q == 3 ? ps : -ol; /* from (x, y) to (x, y + 1) */
+    VipsPel *base = VIPS_IMAGE_ADDR(out, 0, 0);
+    for (int x = 0; x < w; x++) {
+        const VipsPel *s = p + (size_t)x * ps;
+        VipsPel *d = base + (q == 1   ? x * ol + (ptrdiff_t)(h - 1 - y0) * ps
+                             : q == 3 ? (w - 1 - x) * ol + (ptrdiff_t)y0 * ps
+                                      : (h - 1 - y0) * ol + (ptrdiff_t)(w - 1 - x) * ps);
+        int i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (ps == 3 && q != 2 && x < w - 1)
+            i = run3(s, lskip, n, d, q == 1);
+#endif
+        for (; i < n; i++)
+            memcpy(d + i * step, s + (size_t)i * lskip, (size_t)ps);
+    }
+}
+
+/* vips_sink_disc callback: the strip `area` of the source (full width, in order). */
+static int turn_strip(VipsRegion *region, VipsRect *area, void *a)
+{
+    struct turn_ctx *c = a;
+    VipsImage *in = region->im;
+    const VipsPel *p = VIPS_REGION_ADDR(region, area->left, area->top);
+    size_t lskip = VIPS_REGION_LSKIP(region);
+    int ps = (int)VIPS_IMAGE_SIZEOF_PEL(in);
+    /* constant pixel sizes let the compiler make each copy plain loads and stores */
+    if (ps == 3)
+        turn_rows(p, lskip, area->top, area->height, in->Xsize, in->Ysize, c->q, 3, c->out);
+    else if (ps == 4)
+        turn_rows(p, lskip, area->top, area->height, in->Xsize, in->Ysize, c->q, 4, c->out);
+    else
+        turn_rows(p, lskip, area->top, area->height, in->Xsize, in->Ysize, c->q, ps, c->out);
+    return 0;
+}
+
+/*
+ * `*out` (t[0]) = `in` turned clockwise by `q` quarter turns, in memory. `in` is read once, top
+ * to bottom (a sequential load or a lazy reduction is fine), and each strip is turned as it
+ * arrives: libvips' vips_rot builds its output from a column of the input per line, pixel by
+ * pixel, which costs several times more, and a lazy turn would also need the source in memory
+ * first. Metadata is not carried over (outputs drop it anyway).
+ */
 static int turn(VipsImage *in, int q, VipsImage **t, VipsImage **out)
 {
+    struct turn_ctx c = {.q = q % 4};
+    bool odd = c.q % 2 == 1;
     *out = in;
-    if (q % 4 == 0)
+    if (c.q == 0)
         return 0;
-    if (vips_rot(in, t, angles[q % 4], NULL))
+    t[0] = c.out = vips_image_new_memory();
+    vips_image_init_fields(c.out, odd ? in->Ysize : in->Xsize, odd ? in->Xsize : in->Ysize,
+                           in->Bands, in->BandFmt, in->Coding, in->Type, odd ? in->Yres : in->Xres,
+                           odd ? in->Xres : in->Yres);
+    if (vips_image_write_prepare(c.out) || vips_sink_disc(in, turn_strip, &c))
         return -1;
-    *out = *t;
+    *out = c.out;
     return 0;
 }
 
@@ -126,26 +227,20 @@ int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h
     if (vips_image_get_format(in) != VIPS_FORMAT_UCHAR || hs < 1 || vs < 1 || hs > IMG_REDUCE_MAX ||
         vs > IMG_REDUCE_MAX || sw == in->Xsize)
         return resize_then_turn(in, o, sw, sh, kernel, seq, t + 6, out);
-    /* pass 1, vertical as stored; kept in memory when the source streams (the turn below
-     * reads it out of order) */
+    /* pass 1, vertical as stored, streamed straight into the transpose: a quarter turn (three
+     * for orientation 8, so that it is the orientation), which reads it once in order */
     VipsImage *a = in;
     if (sh != in->Ysize && vips_reducev(in, &t[0], vs, "kernel", kernel, NULL))
         return -1;
     a = t[0] ? t[0] : in;
-    if (seq && !(a = t[1] = vips_image_copy_memory(a)))
-        return -1;
-    /* transpose: a quarter turn (three for orientation 8, so that it is the orientation) */
     int first = o == 8 ? 3 : 1, q = quarter_turns(o);
     if (turn(a, first, &t[2], &a) ||
         vips_reducev(a, &t[3], (double)a->Ysize / sw, "kernel", kernel, NULL))
         return -1;
     a = t[3];
     int left = mirrored_tag(o) ? 4 - first : q - first + 4;
-    /* libvips turns a region pixel by pixel: reading a lazy turn of a lazy turn in narrow strips
-     * (as the encoder does) costs several times more than turning an image in memory */
-    if (left % 4 != 0 && !(a = t[9] = vips_image_copy_memory(a)))
-        return -1;
-    /* what is left to turn upright; mirrored orientations go back as stored, then autorot */
+    /* what is left to turn upright (into memory); mirrored orientations go back as stored, then
+     * autorot */
     if (turn(a, left, &t[4], &a) || (mirrored_tag(o) && autorot_tag(a, o, t + 5, &a)))
         return -1;
     return exact(a, w, h, t + 7, out);

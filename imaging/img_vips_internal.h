@@ -38,9 +38,12 @@ enum err_code img_vips_load_header(const void *buf, size_t len, enum img_format 
  * vips_resize (then the orientation). The kernel is the same either way, so the pixels match
  * vips_resize's to within rounding.
  *
- * `seq`: `in` is a sequential load that can be read top to bottom only once; the first pass is
- * then kept in memory before the turn. New images belong to `pool`; `*out` is borrowed from it
- * (or is `in`). Returns 0, or -1 with the libvips error buffer set.
+ * The quarter turns read their source once, top to bottom, and write the turned pixels into a
+ * new memory image as each strip arrives, so `*out` is in memory whenever a turn was needed.
+ * `seq`: `in` is a sequential load that can be read top to bottom only once (only the
+ * vips_resize path cares: it is kept in memory before vips_autorot there). New images belong to
+ * `pool`; `*out` is borrowed from it (or is `in`). Returns 0, or -1 with the libvips error buffer
+ * set.
  */
 int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h, VipsKernel kernel,
                             bool seq, VipsImage **out);

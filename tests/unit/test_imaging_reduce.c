@@ -122,4 +122,21 @@ TEST(enlarging_goes_through_vips_resize)
     g_object_unref(in);
 }
 
+TEST(one_and_four_band_images_turn_like_three)
+{
+    /* the quarter turns copy whole pixels of any size; 3-band pixels take a packed path */
+    VipsImage *in = picture(403, 302), *grey = NULL, *rgba = NULL;
+    REQUIRE(in != NULL);
+    REQUIRE(vips_extract_band(in, &grey, 0, NULL) == 0);
+    REQUIRE(vips_bandjoin_const1(in, &rgba, 200, NULL) == 0);
+    for (int o = 1; o <= 8; o++) {
+        bool swap = o >= 5;
+        check_case(grey, o, swap ? 160 : 216, swap ? 216 : 162, false);
+        check_case(rgba, o, swap ? 160 : 216, swap ? 216 : 162, true);
+    }
+    g_object_unref(grey);
+    g_object_unref(rgba);
+    g_object_unref(in);
+}
+
 TEST_MAIN()
