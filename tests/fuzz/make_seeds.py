@@ -9,8 +9,9 @@ envelopes, tiny images (made with the `vips` CLI from libvips-tools, a few hundr
 SigV4 requests in fuzz_sigv4.c's input format: AWS test-suite-shaped requests signed here with
 the suite's example credentials (botocore), at the suite's time. SNS envelopes are signed with
 SIGNING_KEY_PEM (the key of fuzz_s3_sns.c's test certificate; without it they are unsigned).
-Regression inputs found by fuzzing are added by hand as regress-<what> files and are not
-touched by this script.
+Regression inputs found by fuzzing are added by hand as regress-<what> files, and a few small
+inputs of the recorded libFuzzer runs that add coverage as fuzzed-<sha1 prefix> files (see
+docs/security.md, "Fuzzing"); this script does not touch either.
 """
 import base64
 import datetime
