@@ -73,6 +73,14 @@ void h_limiter_release(struct h_limiter *l)
     pthread_mutex_unlock(&l->mu);
 }
 
+bool h_limiter_has_room(struct h_limiter *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool room = l->running < l->max_running || l->waiting < l->max_waiting;
+    pthread_mutex_unlock(&l->mu);
+    return room;
+}
+
 size_t h_limiter_running(struct h_limiter *l)
 {
     pthread_mutex_lock(&l->mu);

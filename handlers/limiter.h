@@ -8,6 +8,7 @@
 #ifndef IMGSVC_HANDLERS_LIMITER_H
 #define IMGSVC_HANDLERS_LIMITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -22,6 +23,13 @@ void h_limiter_destroy(struct h_limiter *l);
 enum err_code h_limiter_acquire(struct h_limiter *l);
 /* Gives a slot back (only after a successful acquire). */
 void h_limiter_release(struct h_limiter *l);
+
+/*
+ * A peek, taking nothing: false when every slot is held and the wait queue is full (an acquire
+ * now would be refused with ERR_BUSY), true otherwise. The answer may be stale by the time the
+ * caller acts on it; an admitted caller still goes through h_limiter_acquire.
+ */
+bool h_limiter_has_room(struct h_limiter *l);
 
 size_t h_limiter_running(struct h_limiter *l);
 size_t h_limiter_waiting(struct h_limiter *l);

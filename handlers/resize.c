@@ -129,6 +129,12 @@ static bool admit(const struct h_request *req, struct h_response *resp,
     return true;
 }
 
+bool h_resize_admit(void *ctx)
+{
+    const struct h_resize_ctx *c = ctx;
+    return c->limiter == NULL || h_limiter_has_room(c->limiter);
+}
+
 static void note_unwrapped(const struct h_request *req, struct h_response *resp)
 {
     log_msg(LOGL_WARN, "imaging", req->request_id,

@@ -29,4 +29,11 @@ struct h_resize_ctx {
 void h_resize(const struct h_request *req, struct h_response *resp);
 void h_info(const struct h_request *req, struct h_response *resp);
 
+/*
+ * The routes' admit check (server/routes.c srv_routes_admit): `ctx` is the h_resize_ctx
+ * (borrowed). False when the concurrency limit and its wait queue are both full, so the server
+ * refuses with 429 before reading the image.
+ */
+bool h_resize_admit(void *ctx);
+
 #endif

@@ -4,7 +4,9 @@
  * Life of a request:
  *   uri_log_cb      request line read: allocate `struct rq`, keep the raw URI, start the clock
  *   access_cb #1    headers read: request id, route match (404/405/400), Content-Length vs the
- *                   route's cap (413 before any body byte is read)
+ *                   route's cap (413 before any body byte is read), the admit hook
+ *                   (429 + Retry-After when it is full: at once for a client waiting for
+ *                   100-continue, else its body is dropped, never buffered, then answered)
  *   access_cb #2..  body chunks appended to a capped buffer (413 once past it)
  *   access_cb last  call the handler, queue its response
  *   completed_cb    access log line, metrics, free `struct rq`
@@ -57,6 +59,7 @@ struct rq {
     bool started;  /* access_cb seen once */
     bool answered; /* a response was queued */
     bool too_large;
+    bool busy; /* the admit hook refused: drop the body, answer 429 */
     size_t discarded;
     size_t bytes_in;
     struct srv_match_result match;
@@ -181,9 +184,10 @@ static enum MHD_Result send_response(struct rq *r, struct h_response *resp)
     return ret;
 }
 
-static enum MHD_Result send_error(struct rq *r, int status, const char *code, const char *msg)
+/* Fills `resp` with the server's own error (the API's JSON shape or opts.render_error's). */
+static void error_response(struct rq *r, struct h_response *resp, int status, const char *code,
+                           const char *msg)
 {
-    struct h_response resp = {0};
     struct h_request req = {.request_id = r->rid,
                             .method = r->method,
                             .path = r->raw_uri,
@@ -192,9 +196,15 @@ static enum MHD_Result send_error(struct rq *r, int status, const char *code, co
                             .lookup = lookup_cb,
                             .each = each_cb};
     if (r->srv->opts.render_error != NULL)
-        r->srv->opts.render_error(&req, &resp, status, code, msg);
+        r->srv->opts.render_error(&req, resp, status, code, msg);
     else
-        h_resp_error(&resp, &req, status, code, "%s", msg);
+        h_resp_error(resp, &req, status, code, "%s", msg);
+}
+
+static enum MHD_Result send_error(struct rq *r, int status, const char *code, const char *msg)
+{
+    struct h_response resp = {0};
+    error_response(r, &resp, status, code, msg);
     if (status == 405 && r->match.allow[0] != '\0')
         (void)h_resp_header(&resp, "Allow", r->match.allow);
     return send_response(r, &resp);
@@ -208,7 +218,24 @@ static enum MHD_Result send_too_large(struct rq *r)
     return send_error(r, 413, "payload_too_large", msg);
 }
 
-/* First call: request id, routing, early 413. Returns MHD_YES to continue. */
+/* The admit hook said no: 429, the code and header POST /v1/resize uses when its
+ * limiter refuses later on. */
+static enum MHD_Result send_busy(struct rq *r)
+{
+    struct h_response resp = {0};
+    error_response(r, &resp, 429, "too_many_requests",
+                   "this route is at its concurrency limit; retry after the Retry-After delay");
+    (void)h_resp_header(&resp, "Retry-After", "1");
+    return send_response(r, &resp);
+}
+
+static bool expects_continue(struct rq *r)
+{
+    const char *expect = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "Expect");
+    return expect != NULL && strcasecmp(expect, "100-continue") == 0;
+}
+
+/* First call: request id, routing, early 413 and 429. Returns MHD_YES to continue. */
 static enum MHD_Result on_headers(struct rq *r, const char *method)
 {
     const char *rid = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "X-Request-Id");
@@ -245,12 +272,17 @@ static enum MHD_Result on_headers(struct rq *r, const char *method)
         if (end != cl && *end == '\0' && n > r->route->body_max) {
             /* Answer before the body when the client waits for 100-continue or the excess is
              * huge; otherwise read and drop it so a naive client can still read the 413. */
-            const char *expect = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "Expect");
             r->too_large = true;
-            if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
-                n - r->route->body_max > DISCARD_MAX)
+            if (expects_continue(r) || n - r->route->body_max > DISCARD_MAX)
                 return send_too_large(r);
         }
+    }
+    if (!r->too_large && r->srv->opts.admit != NULL && !r->srv->opts.admit(r->route)) {
+        /* Same rule as the 413: answer now when the client waits, else drop its body first
+         * (closing on a client still sending would reset the connection before it reads). */
+        r->busy = true;
+        if (expects_continue(r))
+            return send_busy(r);
     }
     return MHD_YES;
 }
@@ -261,6 +293,14 @@ static enum MHD_Result on_body(struct rq *r, const char *data, size_t *size)
     *size = 0;
     r->bytes_in += n;
     if (r->answered) { /* an early error was queued; MHD closes after sending it */
+        return MHD_YES;
+    }
+    if (r->busy && !r->too_large) {
+        r->discarded += n;
+        if (r->discarded > r->route->body_max) { /* over the cap as well: the 413 wins */
+            r->too_large = true;
+            r->discarded -= r->route->body_max;
+        }
         return MHD_YES;
     }
     if (r->too_large) {
@@ -321,6 +361,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *mc, const cha
     srv_conn_tracker_busy(r->srv->tracker, mc);
     if (r->too_large)
         return send_too_large(r);
+    if (r->busy)
+        return send_busy(r);
     dispatch(r);
     return MHD_YES;
 }

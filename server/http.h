@@ -3,7 +3,8 @@
  *
  * One daemon: an internal thread pool with epoll, keep-alive, a connection limit, a routing
  * table, request bodies read incrementally into a buffer capped per route (413
- * payload_too_large past it, answered before reading when Content-Length says so), a request
+ * payload_too_large past it, answered before reading when Content-Length says so), an
+ * admit hook (429 too_many_requests + Retry-After before the body is buffered), a request
  * read timeout enforced by a watchdog (slow or idle clients are cut off), X-Request-Id accepted
  * or generated and echoed, one access-log line and metrics per request, and the one JSON error
  * shape for 400/404/405/413.
@@ -36,6 +37,13 @@ struct srv_http_opts {
      */
     void (*render_error)(const struct h_request *req, struct h_response *resp, int status,
                          const char *code, const char *msg);
+    /*
+     * Optional: called with the matched route once a request's headers are in, before any body
+     * byte is read. False = the route cannot take the request now: 429 too_many_requests +
+     * Retry-After without buffering the body (at once when the client waits for 100-continue,
+     * else once it has sent the body, which is dropped). NULL = every request is admitted.
+     */
+    bool (*admit)(const struct srv_route *route);
 };
 
 /* Starts listening and serving. NULL with a message in `e` (e.g. the port is taken). */

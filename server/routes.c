@@ -70,6 +70,13 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     return n;
 }
 
+bool srv_routes_admit(const struct srv_route *route)
+{
+    if (route->fn == h_resize || route->fn == h_info)
+        return h_resize_admit(route->ctx);
+    return true;
+}
+
 size_t srv_store_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES])
 {
     size_t n = 0;

@@ -257,6 +257,7 @@ int srv_serve(const struct srv_config *cfg)
         .routes = routes,
         .nroutes = nroutes,
         .name = "api",
+        .admit = srv_routes_admit, /* early 429 on a full resize limiter */
     };
     the_http = srv_http_new(&ho, &e);
     if (the_http == NULL) {
