@@ -315,6 +315,31 @@ TEST(presign_signed_content_type)
     free(url);
 }
 
+/* The presigner signs UNSIGNED-PAYLOAD; a verifier signs with the X-Amz-Content-Sha256 query
+ * value, so only that value may be passed through (found by fuzz_sigv4). */
+TEST(presign_content_sha256_query_only_unsigned)
+{
+    struct sigv4_params p = {{AK, SK, NULL}, REGION, "s3", T0,  SIGV4_RULES_S3,
+                             false,          false,  600,  NULL};
+    struct sigv4_pair q[] = {{"X-Amz-Content-Sha256", SIGV4_UNSIGNED}};
+    struct sigv4_s3_presign o = {"PUT", "https", "s3.example.com", false, "bkt", "k", NULL, 0,
+                                 q,     1,       SIGV4_ORDER_AWS};
+    char *url = NULL;
+    struct err e = {0};
+    REQUIRE(sigv4_s3_presign_url(&p, &o, &url, NULL, &e) == ERR_OK);
+    CHECK_INT(verify_url(url, "PUT", NULL, 0, T0, NULL, NULL, 0), SIGV4_OK);
+    free(url);
+    const char *bad[] = {"", "x",
+                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        q[0].value = bad[i];
+        url = NULL;
+        CHECK(sigv4_s3_presign_url(&p, &o, &url, NULL, &e) == ERR_INVALID);
+        CHECK(url == NULL);
+        CHECK(strstr(e.msg, "X-Amz-Content-Sha256") != NULL);
+    }
+}
+
 /* ---- verifier ----------------------------------------------------------------------------- */
 
 TEST(verify_presigned_time_window)
