@@ -8,6 +8,7 @@
  */
 #include "fuzz.h"
 
+#include "common/log.h"
 #include "imaging/img_init.h"
 #include "imaging/img_probe.h"
 
@@ -18,6 +19,7 @@ static void init_once(void)
         return;
     struct err e = {0};
     struct img_init_opts o = {1, false}; /* one libvips thread: libFuzzer runs one job */
+    log_set_level(LOGL_ERROR);           /* libvips' warnings on hostile input are noise here */
     if (img_global_init(&o, &e) != ERR_OK) {
         fprintf(stderr, "img_global_init: %s\n", e.msg);
         abort();
