@@ -165,7 +165,7 @@ static void key_reason(const struct err *e, char *out, size_t cap)
 }
 
 /* ETag without its quotes into out. */
-static void unquote(const char *in, char *out, size_t cap)
+void h_pipe_unquote_etag(const char *in, char *out, size_t cap)
 {
     size_t n = strlen(in);
     if (n >= 2 && in[0] == '"' && in[n - 1] == '"')
@@ -185,7 +185,7 @@ static void delete_temp_if(struct job *j, const char *etag)
     char now[S3_ETAG_MAX];
     enum err_code rc = s3_client_head(j->p->cfg.s3, j->temp_key, &info, NULL, &e);
     if (rc == ERR_OK) {
-        unquote(info.etag, now, sizeof(now));
+        h_pipe_unquote_etag(info.etag, now, sizeof(now));
         if (strcmp(now, etag) == 0)
             rc = s3_client_delete(j->p->cfg.s3, j->temp_key, NULL, &e);
         else
@@ -293,7 +293,7 @@ static void fill_source(const struct job *j, const struct s3_object_info *info,
     memset(src, 0, sizeof(*src));
     snprintf(src->key, sizeof(src->key), "%s", j->temp_key);
     src->size = info->size;
-    unquote(info->etag, src->etag, sizeof(src->etag));
+    h_pipe_unquote_etag(info->etag, src->etag, sizeof(src->etag));
     if (j->rec != NULL && (j->rec->etag[0] == '\0' || strcmp(j->rec->etag, src->etag) == 0))
         snprintf(src->sequencer, sizeof(src->sequencer), "%s", j->rec->sequencer);
     snprintf(src->content_type, sizeof(src->content_type), "%s", info->content_type);
@@ -366,8 +366,9 @@ static enum err_code read_temp(struct job *j, struct s3_object_info *info, char 
 /* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error.
  * The temp is read first: its ETag (the GET's) is what the records are checked against, and
  * the common case (no record yet) then needs no other request before the processing. */
-static enum err_code attempt(struct job *j, struct err *e)
+static enum err_code attempt(void *ctx, struct err *e)
 {
+    struct job *j = ctx;
     struct s3_object_info info = {0};
     struct h_manifest *m = calloc(1, sizeof(*m));
     char etag[S3_ETAG_MAX];
@@ -384,7 +385,7 @@ static enum err_code attempt(struct job *j, struct err *e)
     }
     if (rc != ERR_OK)
         goto cleanup;
-    unquote(info.etag, etag, sizeof(etag));
+    h_pipe_unquote_etag(info.etag, etag, sizeof(etag));
     rc = check_record(j, S3_KEY_MANIFEST, etag, m, &done, e);
     if (rc == ERR_OK && !done)
         rc = check_record(j, S3_KEY_FAILED, etag, m, &done, e);
@@ -397,29 +398,37 @@ cleanup:
     return rc;
 }
 
-/* Runs the attempts for an already checked temp key, under the upload's lock. */
-static void run(struct job *j)
+void h_pipe_run_attempts(struct h_pipeline *p, const struct s3_key *k,
+                         char manifest_key[S3_KEY_MAX], struct h_pipe_result *out, const char *what,
+                         const char *subject, enum err_code (*try_once)(void *ctx, struct err *e),
+                         void *ctx)
 {
     struct err e = {0};
     enum err_code rc = ERR_OK;
-    if (h_pipe_key(&j->k, S3_KEY_MANIFEST, NULL, NULL, j->manifest_key, &e) != ERR_OK ||
-        h_pipe_lock(j->p, j->manifest_key) != ERR_OK) {
-        h_pipe_result_set(j->out, H_PIPE_RETRY, "internal", "%s", e.msg);
+    if (h_pipe_key(k, S3_KEY_MANIFEST, NULL, NULL, manifest_key, &e) != ERR_OK ||
+        h_pipe_lock(p, manifest_key) != ERR_OK) {
+        h_pipe_result_set(out, H_PIPE_RETRY, "internal", "%s", e.msg);
         return;
     }
-    for (int a = 1; a <= j->p->cfg.max_attempts; a++) {
+    for (int a = 1; a <= p->cfg.max_attempts; a++) {
         if (a > 1)
-            h_pipe_backoff(j->p, a);
+            h_pipe_backoff(p, a);
         err_clear(&e);
-        j->out->attempts = a;
-        rc = attempt(j, &e);
+        out->attempts = a;
+        rc = try_once(ctx, &e);
         if (rc == ERR_OK || !h_pipe_transient(rc))
             break;
-        log_msg(LOGL_WARN, "pipeline", NULL, "attempt %d for %s: %s", a, j->temp_key, e.msg);
+        log_msg(LOGL_WARN, what, NULL, "attempt %d for %s: %s", a, subject, e.msg);
     }
     if (rc != ERR_OK)
-        h_pipe_result_set(j->out, H_PIPE_RETRY, err_name(rc), "%s", e.msg);
-    h_pipe_unlock(j->p, j->manifest_key);
+        h_pipe_result_set(out, H_PIPE_RETRY, err_name(rc), "%s", e.msg);
+    h_pipe_unlock(p, manifest_key);
+}
+
+/* Runs the attempts for an already checked temp key, under the upload's lock. */
+static void run(struct job *j)
+{
+    h_pipe_run_attempts(j->p, &j->k, j->manifest_key, j->out, "pipeline", j->temp_key, attempt, j);
 }
 
 /* Starts a result and checks the temp key; false (with out set to IGNORED) when unusable. */

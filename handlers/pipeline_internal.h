@@ -167,6 +167,18 @@ bool h_pipe_transient(enum err_code c);
 /* Sleeps before attempt `attempt` (2, 3, ...): uniform in [0, min(max, base * 2^(attempt-2))]. */
 void h_pipe_backoff(const struct h_pipeline *p, int attempt);
 
+/* An S3 ETag without its surrounding quotes, into out (cap bytes). */
+void h_pipe_unquote_etag(const char *in, char *out, size_t cap);
+
+/* Runs `try_once(ctx, e)` under the upload's in-process lock (its manifest key, written into
+ * `manifest_key`), again after a backoff while the error is transient, up to the configured
+ * attempts. When none succeeds, `out` gets RETRY with the last error. `what` and `subject` name
+ * the work in the log line of each failed attempt. */
+void h_pipe_run_attempts(struct h_pipeline *p, const struct s3_key *k,
+                         char manifest_key[S3_KEY_MAX], struct h_pipe_result *out, const char *what,
+                         const char *subject, enum err_code (*try_once)(void *ctx, struct err *e),
+                         void *ctx);
+
 /* Serialises work on one upload inside the process: waits while `name` (use the upload's
  * manifest key) is held by another thread, then holds it. Pair with h_pipe_unlock. */
 enum err_code h_pipe_lock(struct h_pipeline *p, const char *name);

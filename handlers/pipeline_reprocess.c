@@ -40,15 +40,6 @@ struct rjob {
     int64_t t0;
 };
 
-static void unquote_etag(const char *in, char *out, size_t cap)
-{
-    size_t n = strlen(in);
-    if (n >= 2 && in[0] == '"' && in[n - 1] == '"')
-        snprintf(out, cap, "%.*s", (int)(n - 2), in + 1);
-    else
-        snprintf(out, cap, "%s", in);
-}
-
 /* A manifest standing in for a lost one: the origin as the source and as the origin block. */
 static void synthetic_prev(const struct rjob *j, const struct s3_object_info *info, size_t len,
                            const struct img_result *res, struct h_manifest *m)
@@ -56,7 +47,7 @@ static void synthetic_prev(const struct rjob *j, const struct s3_object_info *in
     struct h_pipe_source src = {0};
     snprintf(src.key, sizeof(src.key), "%s", j->origin_key);
     src.size = len;
-    unquote_etag(info->etag, src.etag, sizeof(src.etag));
+    h_pipe_unquote_etag(info->etag, src.etag, sizeof(src.etag));
     snprintf(src.content_type, sizeof(src.content_type), "%s", info->content_type);
     src.last_modified = info->last_modified;
     h_manifest_init(m, &j->k, &src);
@@ -140,8 +131,9 @@ cleanup:
 }
 
 /* One attempt: the fingerprint check, then the work. ERR_OK when j->out holds the answer. */
-static enum err_code attempt(struct rjob *j, struct err *e)
+static enum err_code attempt(void *ctx, struct err *e)
 {
+    struct rjob *j = ctx;
     struct h_manifest *prev = calloc(1, sizeof(*prev));
     enum err_code rc = ERR_NOMEM;
     if (prev == NULL)
@@ -171,26 +163,8 @@ cleanup:
 /* Attempts under the upload's lock. */
 static void run(struct rjob *j)
 {
-    struct err e = {0};
-    enum err_code rc = ERR_OK;
-    if (h_pipe_key(&j->k, S3_KEY_MANIFEST, NULL, NULL, j->manifest_key, &e) != ERR_OK ||
-        h_pipe_lock(j->p, j->manifest_key) != ERR_OK) {
-        h_pipe_result_set(j->out, H_PIPE_RETRY, "internal", "%s", e.msg);
-        return;
-    }
-    for (int a = 1; a <= j->p->cfg.max_attempts; a++) {
-        if (a > 1)
-            h_pipe_backoff(j->p, a);
-        err_clear(&e);
-        j->out->attempts = a;
-        rc = attempt(j, &e);
-        if (rc == ERR_OK || !h_pipe_transient(rc))
-            break;
-        log_msg(LOGL_WARN, "reprocess", NULL, "attempt %d for %s: %s", a, j->origin_key, e.msg);
-    }
-    if (rc != ERR_OK)
-        h_pipe_result_set(j->out, H_PIPE_RETRY, err_name(rc), "%s", e.msg);
-    h_pipe_unlock(j->p, j->manifest_key);
+    h_pipe_run_attempts(j->p, &j->k, j->manifest_key, j->out, "reprocess", j->origin_key, attempt,
+                        j);
 }
 
 enum err_code h_pipeline_reprocess(struct h_pipeline *p, const char *origin_key, bool force,
