@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/par.h"
 #include "common/timeutil.h"
 
 /* Working state of one call. */
@@ -40,7 +41,8 @@ struct h_pipeline *h_pipeline_new(const struct h_pipeline_cfg *cfg, struct err *
         return NULL;
     }
     if (cfg->max_attempts < 1 || cfg->max_attempts > 100 || cfg->retry_base_ms < 0 ||
-        cfg->retry_max_ms < cfg->retry_base_ms || cfg->max_object_bytes == 0) {
+        cfg->retry_max_ms < cfg->retry_base_ms || cfg->max_object_bytes == 0 ||
+        cfg->imaging_slots < 0) {
         err_set(e, ERR_INVALID, "pipeline: bad attempts, backoff or size cap");
         return NULL;
     }
@@ -52,6 +54,7 @@ struct h_pipeline *h_pipeline_new(const struct h_pipeline_cfg *cfg, struct err *
     p->cfg = *cfg;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->imaging_cv, NULL);
     h_pipe_metrics_register();
     return p;
 }
@@ -61,6 +64,7 @@ void h_pipeline_free(struct h_pipeline *p)
     if (p == NULL)
         return;
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->imaging_cv);
     pthread_mutex_destroy(&p->mu);
     free(p->inflight);
     free(p);
@@ -114,6 +118,39 @@ void h_pipe_unlock(struct h_pipeline *p, const char *name)
     }
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the imaging slots ---- */
+
+void h_pipe_imaging_enter(struct h_pipeline *p)
+{
+    if (p->cfg.imaging_slots <= 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (p->imaging >= p->cfg.imaging_slots)
+        pthread_cond_wait(&p->imaging_cv, &p->mu);
+    p->imaging++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void h_pipe_imaging_leave(struct h_pipeline *p)
+{
+    if (p->cfg.imaging_slots <= 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->imaging--;
+    pthread_cond_signal(&p->imaging_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+enum err_code h_pipe_img_process(struct h_pipeline *p, const void *data, size_t len,
+                                 const struct img_domain_presets *ps, struct img_result *res,
+                                 struct img_error *ie)
+{
+    h_pipe_imaging_enter(p);
+    enum err_code rc = img_process(data, len, &p->cfg.job, ps->presets, ps->count, res, ie);
+    h_pipe_imaging_leave(p);
+    return rc;
 }
 
 /* ---- small helpers ---- */
@@ -197,45 +234,53 @@ static void delete_temp_if(struct job *j, const char *etag)
     s3_object_info_free(&info);
 }
 
+/* The records of an upload as read at the start of an attempt: the manifest and the failed
+ * record, each with the read's answer (ERR_OK, ERR_NOT_FOUND, ERR_INVALID when unreadable, or
+ * an S3 error) and its error. */
+struct records {
+    struct h_manifest manifest, failed;
+    enum err_code manifest_rc, failed_rc;
+    struct err manifest_e, failed_e;
+};
+
 /* The temp is gone: finished before (a manifest or failed record) or nothing to do. */
-static enum err_code temp_gone(struct job *j, struct err *e)
+static enum err_code temp_gone(struct job *j, const struct records *r, struct err *e)
 {
-    struct h_manifest *m = calloc(1, sizeof(*m));
-    enum err_code rc = ERR_NOMEM;
-    if (m == NULL)
-        goto cleanup;
-    rc = h_pipe_manifest_read(j->p, &j->k, S3_KEY_MANIFEST, m, NULL, e);
-    if (rc == ERR_OK) {
+    if (r->manifest_rc == ERR_OK) {
         snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
         h_pipe_result_set(j->out, H_PIPE_DONE_BEFORE, "ready", "already processed");
-        goto cleanup;
+        return ERR_OK;
     }
-    if (rc != ERR_NOT_FOUND && rc != ERR_INVALID)
-        goto cleanup;
-    rc = h_pipe_manifest_read(j->p, &j->k, S3_KEY_FAILED, m, NULL, e);
-    if (rc == ERR_OK) {
+    if (r->manifest_rc != ERR_NOT_FOUND && r->manifest_rc != ERR_INVALID) {
+        *e = r->manifest_e;
+        return r->manifest_rc;
+    }
+    if (r->failed_rc == ERR_OK) {
         h_pipe_result_set(j->out, H_PIPE_DONE_BEFORE, "failed", "already failed: %s",
-                          m->error_code);
-    } else if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+                          r->failed.error_code);
+    } else if (r->failed_rc == ERR_NOT_FOUND || r->failed_rc == ERR_INVALID) {
         h_pipe_result_set(j->out, H_PIPE_IGNORED, "temp_missing", "no temp object and no record");
-        rc = ERR_OK;
+    } else {
+        *e = r->failed_e;
+        return r->failed_rc;
     }
-cleanup:
-    free(m);
-    return rc;
+    return ERR_OK;
 }
 
-/* Checks an existing record (manifest or failed) against the temp's ETag and the event's
- * sequencer. *done is set when the call's answer is decided (DONE_BEFORE or stale). */
+/* Checks an existing record (the manifest or failed record `m`, read with answer `read_rc` and
+ * error `read_e`) against the temp's ETag and the event's sequencer. *done is set when the
+ * call's answer is decided (DONE_BEFORE or stale). */
 static enum err_code check_record(struct job *j, enum s3_key_kind kind, const char *etag,
-                                  struct h_manifest *m, bool *done, struct err *e)
+                                  const struct h_manifest *m, enum err_code read_rc,
+                                  const struct err *read_e, bool *done, struct err *e)
 {
-    enum err_code rc = h_pipe_manifest_read(j->p, &j->k, kind, m, NULL, e);
     *done = false;
-    if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
+    if (read_rc == ERR_NOT_FOUND || read_rc == ERR_INVALID)
         return ERR_OK; /* none (or unreadable: processing writes a good one) */
-    if (rc != ERR_OK)
-        return rc;
+    if (read_rc != ERR_OK) {
+        *e = *read_e;
+        return read_rc;
+    }
     if (strcmp(m->source.etag, etag) == 0) {
         delete_temp_if(j, etag);
         if (kind == S3_KEY_MANIFEST)
@@ -323,7 +368,7 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
         rc = fail_upload(j, &src, "no_presets", "the domain has no presets", e);
         goto cleanup;
     }
-    if (img_process(data, len, &p->cfg.job, ps->presets, ps->count, &res, &ie) != ERR_OK) {
+    if (h_pipe_img_process(p, data, len, ps, &res, &ie) != ERR_OK) {
         rc = fail_upload(j, &src, img_reason_name(ie.reason), ie.msg, e);
         goto cleanup;
     }
@@ -363,38 +408,70 @@ static enum err_code read_temp(struct job *j, struct s3_object_info *info, char 
     return rc;
 }
 
+/* What an attempt reads at once: the temp (read_temp) and both records. */
+struct reads {
+    struct job *j;
+    struct s3_object_info info;
+    char *data;
+    size_t len;
+    bool too_large;
+    enum err_code temp_rc;
+    struct err temp_e;
+    struct records r;
+};
+
+static void read_one(void *ctx, size_t i)
+{
+    struct reads *rd = ctx;
+    struct h_pipeline *p = rd->j->p;
+    if (i == 0)
+        rd->temp_rc = read_temp(rd->j, &rd->info, &rd->data, &rd->len, &rd->too_large, &rd->temp_e);
+    else if (i == 1)
+        rd->r.manifest_rc = h_pipe_manifest_read(p, &rd->j->k, S3_KEY_MANIFEST, &rd->r.manifest,
+                                                 NULL, &rd->r.manifest_e);
+    else
+        rd->r.failed_rc =
+            h_pipe_manifest_read(p, &rd->j->k, S3_KEY_FAILED, &rd->r.failed, NULL, &rd->r.failed_e);
+}
+
 /* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error.
- * The temp is read first: its ETag (the GET's) is what the records are checked against, and
- * the common case (no record yet) then needs no other request before the processing. */
+ * The temp and both records are read at once (their round trips overlap); the records are
+ * checked against the temp's ETag (the GET's), so the common case (no record yet) needs no
+ * other request before the processing. */
 static enum err_code attempt(void *ctx, struct err *e)
 {
     struct job *j = ctx;
-    struct s3_object_info info = {0};
-    struct h_manifest *m = calloc(1, sizeof(*m));
     char etag[S3_ETAG_MAX];
-    char *data = NULL;
-    size_t len = 0;
-    bool done = false, too_large = false;
+    bool done = false;
     enum err_code rc = ERR_NOMEM;
-    if (m == NULL)
+    struct reads *rd = calloc(1, sizeof(*rd));
+    if (rd == NULL)
         goto cleanup;
-    rc = read_temp(j, &info, &data, &len, &too_large, e);
+    rd->j = j;
+    par_run(read_one, rd, 3);
+    rc = rd->temp_rc;
     if (rc == ERR_NOT_FOUND) {
-        rc = temp_gone(j, e);
+        rc = temp_gone(j, &rd->r, e);
         goto cleanup;
     }
-    if (rc != ERR_OK)
+    if (rc != ERR_OK) {
+        *e = rd->temp_e;
         goto cleanup;
-    h_pipe_unquote_etag(info.etag, etag, sizeof(etag));
-    rc = check_record(j, S3_KEY_MANIFEST, etag, m, &done, e);
+    }
+    h_pipe_unquote_etag(rd->info.etag, etag, sizeof(etag));
+    rc = check_record(j, S3_KEY_MANIFEST, etag, &rd->r.manifest, rd->r.manifest_rc,
+                      &rd->r.manifest_e, &done, e);
     if (rc == ERR_OK && !done)
-        rc = check_record(j, S3_KEY_FAILED, etag, m, &done, e);
+        rc = check_record(j, S3_KEY_FAILED, etag, &rd->r.failed, rd->r.failed_rc, &rd->r.failed_e,
+                          &done, e);
     if (rc == ERR_OK && !done)
-        rc = process(j, &info, data, len, too_large, e);
+        rc = process(j, &rd->info, rd->data, rd->len, rd->too_large, e);
 cleanup:
-    s3_object_info_free(&info);
-    free(data);
-    free(m);
+    if (rd != NULL) {
+        s3_object_info_free(&rd->info);
+        free(rd->data);
+    }
+    free(rd);
     return rc;
 }
 

@@ -49,6 +49,8 @@ struct h_pipeline_cfg {
     int max_attempts;                       /* whole-job attempts on transient errors, >= 1 */
     long retry_base_ms;                     /* backoff between attempts (full jitter) */
     long retry_max_ms;
+    int imaging_slots; /* img_process calls at once over every thread (0: no limit); the S3
+                          requests of other calls go on meanwhile */
 };
 
 enum h_pipe_outcome {

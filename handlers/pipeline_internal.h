@@ -55,6 +55,8 @@ struct h_pipeline {
     pthread_cond_t cv;         /* signalled when a name leaves the set */
     char (*inflight)[S3_KEY_MAX];
     size_t ninflight, capinflight;
+    int imaging;               /* img_process calls running (guarded by mu) */
+    pthread_cond_t imaging_cv; /* signalled when one ends */
 };
 
 /* The bytes a manifest or failed record was made from. Plain value. */
@@ -137,10 +139,11 @@ struct h_pipe_write_opts {
 
 /*
  * PUTs every variant of `res` (key P/<name>/U.<its format>, its content type, Cache-Control
- * H_PIPE_IMMUTABLE), then the origin when o->put_origin, then the manifest (application/json,
- * no-cache) last, for the upload `k` (any kind: domain, ids, upload id and ext are used) made
- * from `src`. `m` (optional) receives the manifest written. One attempt: no retry here; the
- * first S3 error is returned (the client's code, e.g. ERR_UPSTREAM) with `e` set.
+ * H_PIPE_IMMUTABLE) and the origin when o->put_origin, all at once (one thread each), then,
+ * once all of them succeeded, the manifest (application/json, no-cache) last, for the upload `k`
+ * (any kind: domain, ids, upload id and ext are used) made from `src`. `m` (optional) receives the
+ * manifest written. One attempt: no retry here; the first S3 error is returned (the client's code,
+ * e.g. ERR_UPSTREAM) with `e` set.
  */
 enum err_code h_pipe_write_outputs(struct h_pipeline *p, const struct s3_key *k,
                                    const struct img_result *res, const struct h_pipe_source *src,
@@ -183,6 +186,18 @@ void h_pipe_run_attempts(struct h_pipeline *p, const struct s3_key *k,
  * manifest key) is held by another thread, then holds it. Pair with h_pipe_unlock. */
 enum err_code h_pipe_lock(struct h_pipeline *p, const char *name);
 void h_pipe_unlock(struct h_pipeline *p, const char *name);
+
+/* Takes one of cfg.imaging_slots, waiting until one is free (no-op when the setting is 0);
+ * h_pipe_imaging_leave gives it back. */
+void h_pipe_imaging_enter(struct h_pipeline *p);
+void h_pipe_imaging_leave(struct h_pipeline *p);
+
+/* img_process with the pipeline's job options, inside an imaging slot: the decode and resizes
+ * of at most cfg.imaging_slots uploads run at a time, whatever the number of threads doing S3
+ * requests. */
+enum err_code h_pipe_img_process(struct h_pipeline *p, const void *data, size_t len,
+                                 const struct img_domain_presets *ps, struct img_result *res,
+                                 struct img_error *ie);
 
 /* Sets outcome, reason and a printf-style message of `out` (other fields untouched). */
 void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const char *reason,

@@ -102,7 +102,7 @@ static enum err_code regenerate(struct rjob *j, const struct h_manifest *prev, s
         h_pipe_result_set(j->out, H_PIPE_FAILED, "no_presets", "the domain has no presets");
         goto cleanup;
     }
-    if (img_process(data, len, &p->cfg.job, ps->presets, ps->count, &res, &ie) != ERR_OK) {
+    if (h_pipe_img_process(p, data, len, ps, &res, &ie) != ERR_OK) {
         h_pipe_result_set(j->out, H_PIPE_FAILED, img_reason_name(ie.reason), "%s", ie.msg);
         goto cleanup;
     }

@@ -11,6 +11,7 @@
 
 #include "common/json.h"
 #include "common/metrics.h"
+#include "common/par.h"
 #include "common/timeutil.h"
 
 const struct img_domain_presets *h_pipe_presets_for(const struct h_pipeline *p,
@@ -33,20 +34,46 @@ enum err_code h_pipe_key(const struct s3_key *k, enum s3_key_kind kind, const ch
     return s3_key_build(&t, out, S3_KEY_MAX, e);
 }
 
-/* PUTs one variant and records it in `mv`. */
-static enum err_code put_variant(struct h_pipeline *p, const struct s3_key *k,
+/* One PUT of the outputs: its key, body and headers, and what it answered. */
+struct put_op {
+    char key[S3_KEY_MAX];
+    const void *body;
+    size_t len;
+    struct s3_put_opts po;
+    enum err_code rc;
+    struct err e;
+};
+
+/* The outputs' PUTs, run at once (par_run) so their round trips overlap. */
+struct put_batch {
+    struct s3_client *s3;
+    struct put_op ops[IMG_PRESET_MAX + 1];
+    size_t n;
+};
+
+static void put_one(void *ctx, size_t i)
+{
+    struct put_batch *b = ctx;
+    struct put_op *op = &b->ops[i];
+    op->rc = s3_client_put(b->s3, op->key, op->body, op->len, &op->po, NULL, &op->e);
+}
+
+/* Adds the PUT of one variant to `b` and records the variant in `mv`. */
+static enum err_code add_variant(struct put_batch *b, const struct s3_key *k,
                                  const struct img_variant *v, struct h_manifest_variant *mv,
                                  struct err *e)
 {
     const char *ctype = img_format_mime(v->format);
+    struct put_op *op = &b->ops[b->n];
     enum err_code rc =
         h_pipe_key(k, S3_KEY_VARIANT, v->name, img_format_name(v->format), mv->key, e);
     if (rc != ERR_OK)
         return rc;
-    struct s3_put_opts po = {.content_type = ctype, .cache_control = H_PIPE_IMMUTABLE};
-    rc = s3_client_put(p->cfg.s3, mv->key, v->data, v->len, &po, NULL, e);
-    if (rc != ERR_OK)
-        return rc;
+    memcpy(op->key, mv->key, sizeof(op->key));
+    op->body = v->data;
+    op->len = v->len;
+    op->po = (struct s3_put_opts){.content_type = ctype, .cache_control = H_PIPE_IMMUTABLE};
+    b->n++;
     snprintf(mv->name, sizeof(mv->name), "%s", v->name);
     mv->width = v->width;
     mv->height = v->height;
@@ -56,8 +83,9 @@ static enum err_code put_variant(struct h_pipeline *p, const struct s3_key *k,
     return ERR_OK;
 }
 
-/* Origin fields of `m`: PUT the origin, or carry them over from an earlier manifest. */
-static enum err_code put_origin(struct h_pipeline *p, const struct s3_key *k,
+/* Origin fields of `m`, and the origin's PUT added to `b` (when o->put_origin), or the fields
+ * carried over from an earlier manifest. */
+static enum err_code add_origin(struct put_batch *b, const struct s3_key *k,
                                 const struct img_result *res, const struct h_pipe_write_opts *o,
                                 struct h_manifest *m, struct err *e)
 {
@@ -76,9 +104,27 @@ static enum err_code put_origin(struct h_pipeline *p, const struct s3_key *k,
     m->origin_gps_removed = res->origin_gps_removed;
     if (!o->put_origin)
         return ERR_OK;
-    struct s3_put_opts po = {.content_type = img_format_mime(res->origin_format),
-                             .cache_control = H_PIPE_IMMUTABLE};
-    return s3_client_put(p->cfg.s3, m->origin_key, res->origin, res->origin_len, &po, NULL, e);
+    struct put_op *op = &b->ops[b->n++];
+    memcpy(op->key, m->origin_key, sizeof(op->key));
+    op->body = res->origin;
+    op->len = res->origin_len;
+    op->po = (struct s3_put_opts){.content_type = img_format_mime(res->origin_format),
+                                  .cache_control = H_PIPE_IMMUTABLE};
+    return ERR_OK;
+}
+
+/* Runs the batch's PUTs at once; the first failure (in batch order) is the answer. */
+static enum err_code put_all(struct put_batch *b, struct err *e)
+{
+    par_run(put_one, b, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->ops[i].rc != ERR_OK) {
+            if (e != NULL)
+                *e = b->ops[i].e;
+            return b->ops[i].rc;
+        }
+    }
+    return ERR_OK;
 }
 
 /* Warnings of `m`: from the result, plus (reprocess) those of the earlier manifest. */
@@ -104,18 +150,25 @@ enum err_code h_pipe_write_outputs(struct h_pipeline *p, const struct s3_key *k,
     enum err_code rc = ERR_NOMEM;
     char key[S3_KEY_MAX];
     char *text = NULL;
+    struct put_batch *batch = NULL;
     struct h_manifest *m = calloc(1, sizeof(*m));
     if (m == NULL)
         goto cleanup;
     h_manifest_init(m, k, src);
     m->facts = res->facts;
+    batch = calloc(1, sizeof(*batch));
+    if (batch == NULL)
+        goto cleanup;
+    batch->s3 = p->cfg.s3;
     for (int i = 0; i < res->variants.count && i < IMG_PRESET_MAX; i++) {
-        rc = put_variant(p, k, &res->variants.items[i], &m->variants[i], e);
+        rc = add_variant(batch, k, &res->variants.items[i], &m->variants[i], e);
         if (rc != ERR_OK)
             goto cleanup;
         m->nvariants++;
     }
-    rc = put_origin(p, k, res, o, m, e);
+    rc = add_origin(batch, k, res, o, m, e);
+    if (rc == ERR_OK)
+        rc = put_all(batch, e); /* every variant and the origin are in S3 before the manifest */
     if (rc != ERR_OK)
         goto cleanup;
     set_warnings(res, o, m);
@@ -136,6 +189,7 @@ enum err_code h_pipe_write_outputs(struct h_pipeline *p, const struct s3_key *k,
 cleanup:
     if (rc == ERR_NOMEM && e != NULL && e->code == ERR_OK)
         err_set(e, ERR_NOMEM, "pipeline: out of memory");
+    free(batch);
     free(text);
     free(m);
     return rc;

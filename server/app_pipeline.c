@@ -37,6 +37,7 @@ void srv_pipeline_cfg(const struct srv_config *cfg, struct s3_client *s3,
     out->max_attempts = (int)cfg->pipeline_max_attempts;
     out->retry_base_ms = (long)cfg->pipeline_retry_base_ms;
     out->retry_max_ms = (long)cfg->pipeline_retry_max_ms;
+    out->imaging_slots = (int)cfg->workers;
 }
 
 /* A client for the embedded store's listener on `port` (loopback when it listens on any). */

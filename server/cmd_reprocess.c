@@ -32,7 +32,8 @@ static void usage(FILE *out)
                  "chatroom/7/chat/9/ ...\n"
                  "  --force          regenerate even when the manifest has the current presets\n"
                  "  --dry-run        say which uploads would be regenerated; write nothing\n"
-                 "  --concurrency N  uploads at once, 1..64 (default IMGSVC_WORKERS)\n"
+                 "  --concurrency N  uploads at once, 1..64 (default IMGSVC_WORKERS; at most\n"
+                 "                   IMGSVC_WORKERS of them decode and resize at a time)\n"
                  "Needs a real S3 (IMGSVC_S3_ENDPOINT) and the service's settings.\n");
 }
 

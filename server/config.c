@@ -38,7 +38,12 @@ static const struct cfg_entry table[] = {
      "Serve the browser demo at / (upload a photo, see its variants); auto: only when the API "
      "listens on loopback"},
     {"IMGSVC_WORKERS", CFG_INT, 1, 256, "2", NULL, F(workers),
-     "Worker threads for background jobs (event processing)"},
+     "Uploads the event pipeline decodes and resizes at once (about one core and one decoded "
+     "photo of memory each)"},
+    {"IMGSVC_PIPELINE_JOBS", CFG_INT, 0, 1024, "0", NULL, F(pipeline_jobs),
+     "Background jobs (uploads) in progress at once: the S3 reads and writes of some overlap "
+     "the imaging of others, at most IMGSVC_WORKERS of which run at a time; each holds its "
+     "upload's bytes. 0: twice IMGSVC_WORKERS"},
     {"IMGSVC_QUEUE_DEPTH", CFG_INT, 1, 1000000, "1024", NULL, F(queue_depth),
      "Most queued background jobs; when full, senders get 503 and retry"},
     {"IMGSVC_PIPELINE_MAX_ATTEMPTS", CFG_INT, 1, 20, "3", NULL, F(pipeline_max_attempts),

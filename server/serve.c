@@ -214,7 +214,8 @@ int srv_serve(const struct srv_config *cfg)
         log_msg(LOGL_ERROR, "main", NULL, "cannot start libvips: %s", e.msg);
         return 1;
     }
-    struct srv_pool_opts po = {(size_t)cfg->workers, (size_t)cfg->queue_depth, img_thread_cleanup};
+    size_t jobs = cfg->pipeline_jobs > 0 ? (size_t)cfg->pipeline_jobs : 2 * (size_t)cfg->workers;
+    struct srv_pool_opts po = {jobs, (size_t)cfg->queue_depth, img_thread_cleanup};
     the_pool = srv_pool_new(&po, &e);
     if (the_pool == NULL) {
         log_msg(LOGL_ERROR, "main", NULL, "cannot start workers: %s", e.msg);

@@ -2,7 +2,7 @@
  * Unit tests for the pipeline's pure parts: the manifest and failed record JSON both ways
  * (every field survives, refusals of what the writer could not have made), the presets
  * fingerprint, outcome and state names, the result JSON, h_pipeline_new's checks, records
- * refused before any S3 call, and the per-upload lock.
+ * refused before any S3 call, the per-upload lock and the imaging slots.
  * The S3 flow itself runs end to end in tests/integration/test_pipeline.py.
  */
 #include "t.h"
@@ -395,6 +395,75 @@ TEST(lock_serialises_one_upload)
     CHECK_INT(atomic_load(&r.max_holders), 1);
     CHECK_INT((int)r.p->ninflight, 0);
     h_pipeline_free(r.p);
+    s3_client_destroy(c);
+}
+
+/* Shared by imaging_slots_bound_the_decodes' threads. */
+struct slot_race {
+    struct h_pipeline *p;
+    atomic_int inside; /* threads holding a slot at once */
+    atomic_int max_inside;
+    atomic_int done;
+};
+
+static void *slot_worker(void *arg)
+{
+    struct slot_race *r = arg;
+    for (int i = 0; i < 200; i++) {
+        h_pipe_imaging_enter(r->p);
+        int now = atomic_fetch_add(&r->inside, 1) + 1;
+        int seen = atomic_load(&r->max_inside);
+        while (now > seen && !atomic_compare_exchange_weak(&r->max_inside, &seen, now)) {
+        }
+        sched_yield();
+        atomic_fetch_sub(&r->inside, 1);
+        h_pipe_imaging_leave(r->p);
+    }
+    atomic_fetch_add(&r->done, 1);
+    return NULL;
+}
+
+TEST(imaging_slots_bound_the_decodes)
+{
+    struct err e = {0};
+    struct img_preset_table t;
+    img_presets_builtin(&t);
+    struct s3_options o;
+    s3_options_defaults(&o);
+    o.endpoint = "http://127.0.0.1:9";
+    o.bucket = "bkt";
+    o.creds.access_key = "AKIDEXAMPLE";
+    o.creds.secret_key = "secret";
+    struct s3_client *c = s3_client_new(&o, &e);
+    REQUIRE(c != NULL);
+    for (int slots = 1; slots <= 2; slots++) {
+        struct h_pipeline_cfg cfg = {.s3 = c,
+                                     .presets = &t,
+                                     .job = img_job_opts_default(),
+                                     .max_object_bytes = 1 << 20,
+                                     .max_attempts = 1,
+                                     .imaging_slots = slots};
+        struct slot_race r = {.p = h_pipeline_new(&cfg, &e)};
+        REQUIRE(r.p != NULL);
+        pthread_t th[6];
+        for (int i = 0; i < 6; i++)
+            REQUIRE(pthread_create(&th[i], NULL, slot_worker, &r) == 0);
+        for (int i = 0; i < 6; i++)
+            pthread_join(th[i], NULL);
+        CHECK_INT(atomic_load(&r.done), 6);
+        CHECK(atomic_load(&r.max_inside) >= 1 && atomic_load(&r.max_inside) <= slots);
+        CHECK_INT(r.p->imaging, 0);
+        h_pipeline_free(r.p);
+    }
+    {
+        struct h_pipeline_cfg bad = {.s3 = c,
+                                     .presets = &t,
+                                     .job = img_job_opts_default(),
+                                     .max_object_bytes = 1 << 20,
+                                     .max_attempts = 1,
+                                     .imaging_slots = -1};
+        CHECK(h_pipeline_new(&bad, &e) == NULL);
+    }
     s3_client_destroy(c);
 }
 
