@@ -31,6 +31,7 @@ struct job {
     char manifest_key[S3_KEY_MAX];
     struct h_pipe_result *out;
     int64_t t0;
+    int64_t read_ms; /* the last attempt's reads (temp and records), for the phase metric */
 };
 
 struct h_pipeline *h_pipeline_new(const struct h_pipeline_cfg *cfg, struct err *e)
@@ -346,14 +347,20 @@ static void fill_source(const struct job *j, const struct s3_object_info *info,
 }
 
 /* img_process → PUT outputs (or the failed record) → DELETE temp, for the temp's body
- * `data` (NULL when `too_large`) and the headers `info` of its GET (or HEAD). */
+ * `data` (NULL when `too_large`) and the headers `info` of its GET (or HEAD). `fresh`: the
+ * upload has no manifest or failed record yet, so its origin's PUT may start before the
+ * variants are made (overlapping them) and be undone if they fail; an upload with a record
+ * keeps its stored origin until its new variants exist. */
 static enum err_code process(struct job *j, const struct s3_object_info *info, const char *data,
-                             size_t len, bool too_large, struct err *e)
+                             size_t len, bool too_large, bool fresh, struct err *e)
 {
     struct h_pipeline *p = j->p;
     struct img_result res = {0};
     struct img_error ie = {0};
+    struct img_prepared prep;
     struct h_pipe_source src;
+    struct h_pipe_origin_put op = {0};
+    bool early = false;
     enum err_code rc;
     fill_source(j, info, &src);
     if (too_large) {
@@ -368,15 +375,37 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
         rc = fail_upload(j, &src, "no_presets", "the domain has no presets", e);
         goto cleanup;
     }
-    if (h_pipe_img_process(p, data, len, ps, &res, &ie) != ERR_OK) {
+    int64_t t_begin = ts_now_mono_ms();
+    rc = img_process_begin(data, len, &p->cfg.job, &prep, &res, &ie);
+    if (rc == ERR_OK && fresh && res.origin != NULL) {
+        h_pipe_origin_put_start(p, &j->k, &res, &op);
+        early = true;
+    }
+    int64_t t_queue = ts_now_mono_ms(), t_slot = t_queue;
+    if (rc == ERR_OK) {
+        h_pipe_imaging_enter(p);
+        t_slot = ts_now_mono_ms();
+        rc = img_process_finish(&prep, &p->cfg.job, ps->presets, ps->count, &res, &ie);
+        h_pipe_imaging_leave(p);
+    }
+    if (rc != ERR_OK) {
+        if (early)
+            h_pipe_origin_put_undo(&op);
+        early = false;
         rc = fail_upload(j, &src, img_reason_name(ie.reason), ie.msg, e);
         goto cleanup;
     }
-    struct h_pipe_write_opts wo = {.put_origin = true, .started_mono_ms = j->t0};
+    struct h_pipe_write_opts wo = {
+        .put_origin = true, .origin_put = early ? &op : NULL, .started_mono_ms = j->t0};
+    int64_t t_write = ts_now_mono_ms();
     rc = h_pipe_write_outputs(p, &j->k, &res, &src, &wo, NULL, e);
     if (rc != ERR_OK)
         goto cleanup;
+    int64_t t_delete = ts_now_mono_ms();
     delete_temp_if(j, src.etag);
+    int64_t phases[] = {j->read_ms, t_slot - t_queue, t_write - t_begin - (t_slot - t_queue),
+                        t_delete - t_write, ts_now_mono_ms() - t_delete};
+    h_pipe_metrics_phases(phases);
     j->out->variants = res.variants.count;
     snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
     h_pipe_result_set(j->out, H_PIPE_READY, "", "%d variants", res.variants.count);
@@ -385,6 +414,10 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
         metrics_observe("imgsvc_upload_to_ready_seconds", "", lag < 0 ? 0 : lag);
     }
 cleanup:
+    if (early) {
+        h_pipe_origin_put_wait(&op, NULL);
+        h_pipe_origin_put_free(&op);
+    }
     img_result_free(&res);
     return rc;
 }
@@ -448,7 +481,9 @@ static enum err_code attempt(void *ctx, struct err *e)
     if (rd == NULL)
         goto cleanup;
     rd->j = j;
+    int64_t t_read = ts_now_mono_ms();
     par_run(read_one, rd, 3);
+    j->read_ms = ts_now_mono_ms() - t_read;
     rc = rd->temp_rc;
     if (rc == ERR_NOT_FOUND) {
         rc = temp_gone(j, &rd->r, e);
@@ -465,7 +500,8 @@ static enum err_code attempt(void *ctx, struct err *e)
         rc = check_record(j, S3_KEY_FAILED, etag, &rd->r.failed, rd->r.failed_rc, &rd->r.failed_e,
                           &done, e);
     if (rc == ERR_OK && !done)
-        rc = process(j, &rd->info, rd->data, rd->len, rd->too_large, e);
+        rc = process(j, &rd->info, rd->data, rd->len, rd->too_large,
+                     rd->r.manifest_rc == ERR_NOT_FOUND && rd->r.failed_rc == ERR_NOT_FOUND, e);
 cleanup:
     if (rd != NULL) {
         s3_object_info_free(&rd->info);

@@ -129,9 +129,40 @@ void h_pipe_presets_fingerprint(const struct img_domain_presets *d, char out[H_P
 const struct img_domain_presets *h_pipe_presets_for(const struct h_pipeline *p,
                                                     enum s3_key_domain d);
 
+/*
+ * The origin's PUT started ahead of the variants (h_pipe_origin_put_start), on a thread of its
+ * own, so that it overlaps the imaging. It owns the origin's bytes from the start.
+ */
+struct h_pipe_origin_put {
+    struct s3_client *s3;
+    char key[S3_KEY_MAX];
+    uint8_t *body; /* malloc'd, owned */
+    size_t len;
+    const char *content_type; /* static */
+    pthread_t thread;
+    bool started; /* a thread runs the PUT (else it ran, or runs, on the caller's) */
+    bool joined;
+    enum err_code rc;
+    struct err e;
+};
+
+/* Starts the PUT of res->origin at `k`'s origin key; takes res->origin (set to NULL; the rest
+ * of the origin fields stay). On a failure to make the key, rc is set and nothing is sent. */
+void h_pipe_origin_put_start(struct h_pipeline *p, const struct s3_key *k, struct img_result *res,
+                             struct h_pipe_origin_put *op);
+/* Waits for the PUT: its answer (and `e`). Idempotent. */
+enum err_code h_pipe_origin_put_wait(struct h_pipe_origin_put *op, struct err *e);
+/* Waits for the PUT and, when it stored the origin, deletes it again (the upload failed after
+ * all); frees the bytes. Errors are logged. */
+void h_pipe_origin_put_undo(struct h_pipe_origin_put *op);
+/* Frees the bytes (after h_pipe_origin_put_wait or _undo). */
+void h_pipe_origin_put_free(struct h_pipe_origin_put *op);
+
 /* What h_pipe_write_outputs writes besides the variants. */
 struct h_pipe_write_opts {
-    bool put_origin;               /* PUT res->origin at the origin key (the upload's ext) */
+    bool put_origin;                      /* PUT res->origin at the origin key (the upload's ext) */
+    struct h_pipe_origin_put *origin_put; /* with put_origin: that PUT is already under way
+                                             (res->origin is NULL); wait for it instead */
     const struct h_manifest *prev; /* when !put_origin: origin fields and warnings are carried
                                       over from this earlier manifest; NULL = from `res` */
     int64_t started_mono_ms;       /* ts_now_mono_ms() when the work began (processingMs) */
@@ -206,6 +237,11 @@ void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const c
 /* Counts `r` in imgsvc_pipeline_records_total{outcome,reason} and, for READY/FAILED, observes
  * imgsvc_pipeline_duration_seconds. Registers the pipeline's metric families on first use. */
 void h_pipe_metrics_count(const struct h_pipe_result *r);
+
+/* Observes the steps of an upload made ready, in ms: read, queue, imaging, write, delete
+ * (imgsvc_pipeline_phase_seconds{phase}). */
+#define H_PIPE_PHASES 5
+void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES]);
 
 /* Registers the pipeline's metric families (idempotent). */
 void h_pipe_metrics_register(void);

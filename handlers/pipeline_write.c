@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/par.h"
 #include "common/timeutil.h"
@@ -102,7 +103,7 @@ static enum err_code add_origin(struct put_batch *b, const struct s3_key *k,
     m->origin_bytes = res->origin_len;
     snprintf(m->origin_format, sizeof(m->origin_format), "%s", img_format_name(res->origin_format));
     m->origin_gps_removed = res->origin_gps_removed;
-    if (!o->put_origin)
+    if (!o->put_origin || o->origin_put != NULL)
         return ERR_OK;
     struct put_op *op = &b->ops[b->n++];
     memcpy(op->key, m->origin_key, sizeof(op->key));
@@ -125,6 +126,59 @@ static enum err_code put_all(struct put_batch *b, struct err *e)
         }
     }
     return ERR_OK;
+}
+
+/* ---- the origin's PUT ahead of the variants ---- */
+
+static void *origin_put_thread(void *arg)
+{
+    struct h_pipe_origin_put *op = arg;
+    struct s3_put_opts po = {.content_type = op->content_type, .cache_control = H_PIPE_IMMUTABLE};
+    op->rc = s3_client_put(op->s3, op->key, op->body, op->len, &po, NULL, &op->e);
+    return NULL;
+}
+
+void h_pipe_origin_put_start(struct h_pipeline *p, const struct s3_key *k, struct img_result *res,
+                             struct h_pipe_origin_put *op)
+{
+    memset(op, 0, sizeof(*op));
+    op->s3 = p->cfg.s3;
+    op->body = res->origin;
+    op->len = res->origin_len;
+    op->content_type = img_format_mime(res->origin_format);
+    res->origin = NULL;
+    op->rc = h_pipe_key(k, S3_KEY_ORIGIN, NULL, NULL, op->key, &op->e);
+    if (op->rc != ERR_OK)
+        return;
+    op->started = pthread_create(&op->thread, NULL, origin_put_thread, op) == 0;
+    if (!op->started)
+        origin_put_thread(op);
+}
+
+enum err_code h_pipe_origin_put_wait(struct h_pipe_origin_put *op, struct err *e)
+{
+    if (op->started && !op->joined) {
+        pthread_join(op->thread, NULL);
+        op->joined = true;
+    }
+    if (op->rc != ERR_OK && e != NULL)
+        *e = op->e;
+    return op->rc;
+}
+
+void h_pipe_origin_put_undo(struct h_pipe_origin_put *op)
+{
+    struct err e = {0};
+    if (h_pipe_origin_put_wait(op, NULL) == ERR_OK &&
+        s3_client_delete(op->s3, op->key, NULL, &e) != ERR_OK)
+        log_msg(LOGL_WARN, "pipeline", NULL, "origin of a failed upload not deleted: %s", e.msg);
+    h_pipe_origin_put_free(op);
+}
+
+void h_pipe_origin_put_free(struct h_pipe_origin_put *op)
+{
+    free(op->body);
+    op->body = NULL;
 }
 
 /* Warnings of `m`: from the result, plus (reprocess) those of the earlier manifest. */
@@ -169,6 +223,8 @@ enum err_code h_pipe_write_outputs(struct h_pipeline *p, const struct s3_key *k,
     rc = add_origin(batch, k, res, o, m, e);
     if (rc == ERR_OK)
         rc = put_all(batch, e); /* every variant and the origin are in S3 before the manifest */
+    if (rc == ERR_OK && o->put_origin && o->origin_put != NULL)
+        rc = h_pipe_origin_put_wait(o->origin_put, e);
     if (rc != ERR_OK)
         goto cleanup;
     set_warnings(res, o, m);
@@ -245,6 +301,7 @@ char *h_pipe_result_json(const struct h_pipe_result *r)
 void h_pipe_metrics_register(void)
 {
     static const double secs[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    static const double phase[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     static const double lag[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600};
     metrics_register("imgsvc_pipeline_records_received_total", METRICS_COUNTER,
                      "Event records (or keys) handed to the pipeline", NULL, 0);
@@ -255,9 +312,23 @@ void h_pipe_metrics_register(void)
     metrics_register("imgsvc_pipeline_duration_seconds", METRICS_HISTOGRAM,
                      "Wall time of a pipeline record that processed an upload (ready or failed)",
                      secs, sizeof(secs) / sizeof(secs[0]));
+    metrics_register("imgsvc_pipeline_phase_seconds", METRICS_HISTOGRAM,
+                     "Wall time of each step of an upload made ready: read (the temp and its "
+                     "records), queue (waiting for an imaging slot), imaging, write (variants, "
+                     "origin, manifest), delete (the temp)",
+                     phase, sizeof(phase) / sizeof(phase[0]));
     metrics_register("imgsvc_upload_to_ready_seconds", METRICS_HISTOGRAM,
                      "From the temp object's Last-Modified to its manifest written", lag,
                      sizeof(lag) / sizeof(lag[0]));
+}
+
+void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES])
+{
+    static const char *const names[H_PIPE_PHASES] = {"phase=\"read\"", "phase=\"queue\"",
+                                                     "phase=\"imaging\"", "phase=\"write\"",
+                                                     "phase=\"delete\""};
+    for (int i = 0; i < H_PIPE_PHASES; i++)
+        metrics_observe("imgsvc_pipeline_phase_seconds", names[i], (double)ms[i] / 1000.0);
 }
 
 void h_pipe_metrics_count(const struct h_pipe_result *r)

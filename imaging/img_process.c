@@ -59,30 +59,58 @@ static enum err_code make_origin(const struct img_span *img, const struct img_pr
     return ERR_OK;
 }
 
-enum err_code img_process(const void *buf, size_t len, const struct img_job_opts *opts,
-                          const struct img_preset *presets, int n, struct img_result *out,
-                          struct img_error *e)
+enum err_code img_process_begin(const void *buf, size_t len, const struct img_job_opts *opts,
+                                struct img_prepared *prep, struct img_result *out,
+                                struct img_error *e)
 {
     struct img_job_opts dflt = img_job_opts_default();
     const struct img_job_opts *o = opts ? opts : &dflt;
-    struct img_span img = {0};
-    struct img_probe p;
-    struct img_pixels px = {0};
     memset(out, 0, sizeof(*out));
-    enum err_code rc = open_input(buf, len, o, &img, &out->multipart_unwrapped, &p, e);
-    if (rc != ERR_OK)
-        goto cleanup;
-    rc = img_variants_make(img.data, img.len, &p, presets, n, &out->variants,
-                           o->placeholders ? &px : NULL, e);
-    if (rc != ERR_OK)
-        goto cleanup;
-    img_facts_fill(&out->facts, &p, o->placeholders ? &px : NULL);
-    rc = make_origin(&img, &p, o, out, e);
-cleanup:
+    memset(prep, 0, sizeof(*prep));
+    enum err_code rc =
+        open_input(buf, len, o, &prep->img, &out->multipart_unwrapped, &prep->probe, e);
+    if (rc != ERR_OK) {
+        img_result_free(out);
+        return rc;
+    }
+    prep->origin_rc = make_origin(&prep->img, &prep->probe, o, out, &prep->origin_err);
+    if (prep->origin_rc != ERR_OK) {
+        free(out->origin);
+        out->origin = NULL;
+        out->origin_len = 0;
+    }
+    return ERR_OK;
+}
+
+enum err_code img_process_finish(const struct img_prepared *prep, const struct img_job_opts *opts,
+                                 const struct img_preset *presets, int n, struct img_result *out,
+                                 struct img_error *e)
+{
+    struct img_job_opts dflt = img_job_opts_default();
+    const struct img_job_opts *o = opts ? opts : &dflt;
+    struct img_pixels px = {0};
+    enum err_code rc = img_variants_make(prep->img.data, prep->img.len, &prep->probe, presets, n,
+                                         &out->variants, o->placeholders ? &px : NULL, e);
+    if (rc == ERR_OK && prep->origin_rc != ERR_OK) {
+        rc = prep->origin_rc;
+        if (e != NULL)
+            *e = prep->origin_err;
+    }
+    if (rc == ERR_OK)
+        img_facts_fill(&out->facts, &prep->probe, o->placeholders ? &px : NULL);
     img_pixels_free(&px);
     if (rc != ERR_OK)
         img_result_free(out);
     return rc;
+}
+
+enum err_code img_process(const void *buf, size_t len, const struct img_job_opts *opts,
+                          const struct img_preset *presets, int n, struct img_result *out,
+                          struct img_error *e)
+{
+    struct img_prepared prep;
+    enum err_code rc = img_process_begin(buf, len, opts, &prep, out, e);
+    return rc == ERR_OK ? img_process_finish(&prep, opts, presets, n, out, e) : rc;
 }
 
 enum err_code img_info(const void *buf, size_t len, const struct img_job_opts *opts,

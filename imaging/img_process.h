@@ -16,6 +16,7 @@
 
 #include "imaging/img_error.h"
 #include "imaging/img_facts.h"
+#include "imaging/img_input.h"
 #include "imaging/img_preset.h"
 #include "imaging/img_probe.h"
 #include "imaging/img_variant.h"
@@ -50,6 +51,29 @@ struct img_result {
 enum err_code img_process(const void *buf, size_t len, const struct img_job_opts *opts,
                           const struct img_preset *presets, int n, struct img_result *out,
                           struct img_error *e);
+
+/*
+ * img_process in two steps, so that the origin can be stored while the variants are made.
+ * img_process_begin does the cheap part, without decoding: unwrap, probe with limits (their
+ * failures are returned at once, `out` empty) and the origin into out->origin, or, when that
+ * fails, nothing (out->origin NULL) and the failure kept in `prep` for img_process_finish.
+ * img_process_finish decodes once into the variants, facts and placeholders; it returns the
+ * decode's failure first, then the origin's, exactly as img_process would, and frees `out`
+ * on any failure. `prep` points into `buf`, which must outlive both calls; `opts` must be the
+ * same for both (NULL = defaults).
+ */
+struct img_prepared {
+    struct img_span img; /* the image inside the body (after any unwrapping) */
+    struct img_probe probe;
+    enum err_code origin_rc; /* ERR_OK, or why the origin could not be made */
+    struct img_error origin_err;
+};
+enum err_code img_process_begin(const void *buf, size_t len, const struct img_job_opts *opts,
+                                struct img_prepared *prep, struct img_result *out,
+                                struct img_error *e);
+enum err_code img_process_finish(const struct img_prepared *prep, const struct img_job_opts *opts,
+                                 const struct img_preset *presets, int n, struct img_result *out,
+                                 struct img_error *e);
 
 /*
  * Facts (and placeholders when opts->placeholders) of one body, decoding only a small

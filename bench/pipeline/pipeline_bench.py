@@ -235,7 +235,9 @@ class Stack:
             if line.startswith(("imgsvc_pipeline_records_total", "imgsvc_reconciler_found_total",
                                 "imgsvc_events_received_total",
                                 "imgsvc_pipeline_duration_seconds_sum",
-                                "imgsvc_pipeline_duration_seconds_count")):
+                                "imgsvc_pipeline_duration_seconds_count",
+                                "imgsvc_pipeline_phase_seconds_sum",
+                                "imgsvc_pipeline_phase_seconds_count")):
                 name, value = line.rsplit(" ", 1)
                 keep[name] = float(value)
         return keep
@@ -384,6 +386,14 @@ def phase(stack, watch, photos, n, mode, rate, args):
         count = d.get('imgsvc_pipeline_duration_seconds_count{outcome="ready"}', 0.0)
         if count:  # the handler's own wall time per upload (GET .. DELETE), mean
             res["imgsvc_processing_mean_ms"] = round(1000 * total / count, 1)
+        phases = {}
+        for ph in ("read", "queue", "imaging", "write", "delete"):
+            t = d.get(f'imgsvc_pipeline_phase_seconds_sum{{phase="{ph}"}}', 0.0)
+            c = d.get(f'imgsvc_pipeline_phase_seconds_count{{phase="{ph}"}}', 0.0)
+            if c:
+                phases[ph] = round(1000 * t / c, 1)
+        if phases:  # mean wall time of each step of the handler, ms
+            res["imgsvc_phase_mean_ms"] = phases
     stack.clear()
     per = res["cpu_ms_per_upload"]
     say(f"{stack.name}: {mode}: {res['images_per_s']} images/s, p50 {res['p50_ms']} ms, "

@@ -176,6 +176,30 @@ class Pipeline(unittest.TestCase):
             self.assertEqual(rec["source"]["key"], doc["key"])
             self.assertEqual(self.s3("HEAD", doc["manifest"])[0], 404, name)
 
+    def test_decode_failure_after_the_probe_leaves_no_origin(self):
+        """A photo whose headers pass the probe but whose scan names an undefined Huffman table
+        fails in the decode, after its origin's PUT started (it overlaps the imaging): the
+        origin is deleted again and only the failed record is left."""
+        with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
+            data = bytearray(f.read())
+        sos = data.index(b"\xff\xda")
+        for i in range(data[sos + 4]):  # each component's DC/AC table selectors -> 3/3
+            data[sos + 6 + 2 * i] = 0x33
+        doc = self.upload(bytes(data), user="8")
+        st = self.wait_done(doc, user="8")
+        self.assertEqual((st["status"], st["error"]["code"]), ("failed", "corrupt_image"), st)
+        self.assertIn("Huffman", st["error"]["message"])
+        origin = f"profile/8/origin/{doc['uploadId']}.jpeg"
+        self.assertEqual(self.s3("HEAD", origin)[0], 404, "the origin of a failed upload")
+        for key in doc["variants"].values():
+            self.assertEqual(self.s3("HEAD", key)[0], 404, key)
+        self.assertEqual(self.s3("HEAD", doc["key"])[0], 404, "the temp")
+        self.assertEqual(self.s3("HEAD", f"failed/profile/8/{doc['uploadId']}.json")[0], 200)
+        # the origin was stored and removed again (the store's access lines), not skipped
+        seen = [r.get("method") for r in self.srv.logs()
+                if origin in json.dumps(r) and r.get("method") in ("PUT", "DELETE")]
+        self.assertEqual(seen, ["PUT", "DELETE"])
+
     def test_formdata_upload_is_recovered_with_a_warning(self):
         with open(os.path.join(HOSTILE, "formdata-wrapped.jpg"), "rb") as f:
             data = f.read()

@@ -6,6 +6,7 @@ The store emits no events here (IMGSVC_STORE_EVENT_PREFIX points elsewhere) and 
 runs every second with no grace, so a photo and a hostile file PUT through their presigned URLs
 are found by the reconciler (imgsvc_reconciler_found_total) and end ready and failed
 (imgsvc_pipeline_records_total{outcome,reason}, imgsvc_pipeline_duration_seconds{outcome},
+imgsvc_pipeline_phase_seconds{phase} of the one upload made ready,
 imgsvc_upload_to_ready_seconds). POST /v1/events/s3 then brings records for another bucket and
 outside delete/ (imgsvc_events_ignored_total{reason}), an s3:TestEvent and a record whose temp
 does not exist (imgsvc_events_received_total{source}; the pipeline's outcome ignored,
@@ -128,7 +129,9 @@ class PipelineMetrics(unittest.TestCase):
         # processing time by outcome, and upload-to-ready: histograms with cumulative buckets
         for name, labels, n in [("imgsvc_pipeline_duration_seconds", {"outcome": "ready"}, 1),
                                 ("imgsvc_pipeline_duration_seconds", {"outcome": "failed"}, 1),
-                                ("imgsvc_upload_to_ready_seconds", {}, 1)]:
+                                ("imgsvc_upload_to_ready_seconds", {}, 1)] + [
+                                    ("imgsvc_pipeline_phase_seconds", {"phase": ph}, 1)
+                                    for ph in ("read", "queue", "imaging", "write", "delete")]:
             self.assertEqual(value(m, name + "_count", **labels), n, (name, labels))
             self.assertGreaterEqual(value(m, name + "_sum", **labels), 0, (name, labels))
             buckets = sorted((float(dict(k[1])["le"]), v) for k, v in m.items()

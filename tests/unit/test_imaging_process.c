@@ -149,4 +149,34 @@ TEST(limits_from_options)
     g_free(jpg);
 }
 
+TEST(two_steps_give_what_process_gives)
+{
+    size_t len = 0;
+    void *jpg = make_image(300, 150, false, &len);
+    REQUIRE(jpg != NULL);
+    struct img_result one, two;
+    struct img_prepared prep;
+    struct img_error e = {0};
+    REQUIRE(img_process(jpg, len, NULL, presets, 3, &one, &e) == ERR_OK);
+    REQUIRE(img_process_begin(jpg, len, NULL, &prep, &two, &e) == ERR_OK);
+    /* the origin exists after the first step, before any decode */
+    CHECK(two.origin != NULL);
+    CHECK(two.origin_len == one.origin_len && memcmp(two.origin, one.origin, one.origin_len) == 0);
+    CHECK_INT(two.variants.count, 0);
+    REQUIRE(img_process_finish(&prep, NULL, presets, 3, &two, &e) == ERR_OK);
+    CHECK_INT(two.variants.count, 3);
+    for (int i = 0; i < 3 && i < two.variants.count; i++)
+        CHECK(two.variants.items[i].len == one.variants.items[i].len &&
+              memcmp(two.variants.items[i].data, one.variants.items[i].data,
+                     one.variants.items[i].len) == 0);
+    CHECK(strcmp(two.facts.blurhash, one.facts.blurhash) == 0);
+    img_result_free(&one);
+    img_result_free(&two);
+    /* a body the probe refuses fails in the first step, with nothing made */
+    REQUIRE(img_process_begin("not an image", 12, NULL, &prep, &two, &e) != ERR_OK);
+    CHECK(two.origin == NULL);
+    CHECK_INT(e.reason, IMG_R_UNSUPPORTED_FORMAT);
+    g_free(jpg);
+}
+
 TEST_MAIN()
