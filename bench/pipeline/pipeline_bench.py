@@ -34,6 +34,7 @@ per upload ("other" = the rest of the machine's busy time: processes outside the
 "cpu_per_upload" compares the stacks' own CPU per upload (node / imgsvc).
 
 usage: pipeline_bench.py --imgsvc BIN --photos DIR [-n N] [-m M] [-c C] [-f F] [-w WORKERS]
+                         [-W NODE_JOBS]
                          [--stacks imgsvc,node] [--seed S] [--node NODE] [--sync-events]
 """
 import argparse
@@ -184,7 +185,7 @@ class Stack:
             self.versions = {"imgsvc": (out.stdout or out.stderr).strip().splitlines()[0],
                              "workers": args.workers}
         else:
-            env = dict(os.environ, PORT="0", PIPE_CONCURRENCY=str(args.workers),
+            env = dict(os.environ, PORT="0", PIPE_CONCURRENCY=str(args.node_jobs or args.workers),
                        S3_ENDPOINT=ENDPOINT, S3_BUCKET=self.bucket, AWS_REGION=REGION,
                        AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
                        NODE_NO_WARNINGS="1")
@@ -427,7 +428,10 @@ def main():
     ap.add_argument("-f", dest="fraction", type=float, default=0.5,
                     help="open-phase rate as a fraction of the closed-phase rate")
     ap.add_argument("-w", dest="workers", type=int, default=2,
-                    help="jobs at once in both stacks (IMGSVC_WORKERS, PIPE_CONCURRENCY)")
+                    help="imgsvc's IMGSVC_WORKERS (uploads decoded at once; twice as many jobs "
+                         "in progress) and, unless -W, the anchor's PIPE_CONCURRENCY")
+    ap.add_argument("-W", dest="node_jobs", type=int, default=0,
+                    help="the anchor's PIPE_CONCURRENCY (jobs at once), default -w")
     ap.add_argument("--stacks", default="imgsvc,node")
     ap.add_argument("--sync-events", action="store_true",
                     help="push ObjectCreated from a non-persistent topic (inside the PUT, no "
@@ -447,7 +451,8 @@ def main():
     doc = {"benchmark": "pipeline", "machine": machine(),
            "settings": {"closed_uploads": args.n, "open_uploads": args.m,
                         "put_threads": args.concurrency, "open_rate_fraction": args.fraction,
-                        "workers": args.workers, "seed": args.seed, "domain": "feed",
+                        "workers": args.workers, "node_jobs": args.node_jobs or args.workers,
+                        "imgsvc_pipeline_jobs": 2 * args.workers, "seed": args.seed, "domain": "feed",
                         "photos": len(photos),
                         "photo_bytes_mean": int(sum(map(len, photos)) / len(photos)),
                         "ready": "temp object's DELETE (non-persistent ObjectRemoved topic)",

@@ -14,10 +14,12 @@
 # maximum rate), each with the measured value and whether it is met.
 #
 # usage: bench/pipeline/run.sh [-n UPLOADS] [-m UPLOADS] [-c PUT_THREADS] [-w WORKERS]
-#                              [-f FRACTION] [-s imgsvc,node] [-S] [-q]
+#                              [-W NODE_JOBS] [-f FRACTION] [-s imgsvc,node] [-S] [-q]
 #   -n  closed-phase uploads (default 200)        -m  open-phase uploads (default 100)
-#   -c  PUT threads in the closed phase (8)       -w  jobs at once in both stacks (2: imgsvc's
-#                                                     IMGSVC_WORKERS default)
+#   -c  PUT threads in the closed phase (8)
+#   -w  imgsvc's IMGSVC_WORKERS (2, its default: uploads decoded at once, with its default
+#       IMGSVC_PIPELINE_JOBS = twice that many in progress) and the anchor's jobs at once
+#   -W  the anchor's jobs at once instead (PIPE_CONCURRENCY; see docs/benchmarks.md for 2-4)
 #   -f  open-phase rate as a fraction of the closed-phase rate (0.5)
 #   -s  stacks to run (default imgsvc,node)
 #   -S  synchronous events for both stacks: a non-persistent topic pushes from inside the PUT
@@ -31,18 +33,19 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-n=200 m=100 conc=8 workers=2 frac=0.5 stacks=imgsvc,node sync=()
-while getopts "n:m:c:w:f:s:Sqh" opt; do
+n=200 m=100 conc=8 workers=2 node_jobs=0 frac=0.5 stacks=imgsvc,node sync=()
+while getopts "n:m:c:w:W:f:s:Sqh" opt; do
     case $opt in
     n) n=$OPTARG ;;
     m) m=$OPTARG ;;
     c) conc=$OPTARG ;;
     w) workers=$OPTARG ;;
+    W) node_jobs=$OPTARG ;;
     f) frac=$OPTARG ;;
     s) stacks=$OPTARG ;;
     S) sync=(--sync-events) ;;
     q) n=12 m=6 ;;
-    *) sed -n '2,30p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,32p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
@@ -77,5 +80,5 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$cache" 2>/dev/null || tru
 imgsvc_say "imgsvc $IMGSVC_BIN (${build_type:-unknown build type}), $n + $m uploads per stack"
 NODE_NO_WARNINGS=1 /usr/bin/python3 "$IMGSVC_ROOT/bench/pipeline/pipeline_bench.py" \
     --imgsvc "$IMGSVC_BIN" --photos "$corpus/photos" --node "$node" -n "$n" -m "$m" \
-    -c "$conc" -w "$workers" -f "$frac" --stacks "$stacks" --build-type "${build_type:-}" \
+    -c "$conc" -w "$workers" -W "$node_jobs" -f "$frac" --stacks "$stacks" --build-type "${build_type:-}" \
     ${sync[@]+"${sync[@]}"}
