@@ -82,6 +82,10 @@ static bool on_entry(void *ctx, const struct s3_list_entry *entry, const char *p
         st->busy = true;
         return false;
     }
+    if (rc == ERR_CONFLICT) {
+        st->queued++;
+        return true;
+    }
     if (rc != ERR_OK) {
         p->submit_rc = rc;
         return false;

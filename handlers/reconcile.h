@@ -9,8 +9,10 @@
  * than the grace period (by LastModified; their event is probably on its way) and the keys the
  * schema does not know (the pipeline would ignore them anyway), and submits the rest as
  * synthetic ObjectCreated records through the same hook the webhook uses (same worker pool,
- * same bound). When the queue is full the pass stops at once; the next one starts over. A
- * record submitted twice (event and reconciler) is harmless: the pipeline is idempotent.
+ * same bound). When the queue is full the pass stops at once; the next one starts over. The
+ * hook answers ERR_CONFLICT for a key whose job is already queued or running (serve tracks
+ * them), which the pass counts and skips; a record submitted twice anyway (an event arriving
+ * after the pass) is harmless: the pipeline is idempotent.
  *
  * The periodic thread around this lives in server/reconciler.c.
  */
@@ -45,6 +47,7 @@ struct h_reconcile_stats {
     size_t submitted; /* handed to the pipeline */
     size_t young;     /* skipped: younger than the grace period */
     size_t foreign;   /* skipped: not a temp key of the schema */
+    size_t queued;    /* skipped: a job for the key is already queued or running */
     bool busy;        /* the queue was full: the pass stopped early */
     bool truncated;   /* max_keys was reached with more objects left */
     bool stopped;     /* opts->stop asked to end early */

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/strcount.h"
 #include "server/pool.h"
 #include "server/routes.h"
 
@@ -73,31 +74,44 @@ static struct s3_client *store_client(struct srv_app *app, unsigned port, struct
 /* One queued record. */
 struct pipe_job {
     struct h_pipeline *pipeline;
+    struct strcount *pending; /* the app's: the record's key is counted there until it ran */
     struct s3_event_record rec;
 };
+
+static void pipe_job_drop(void *arg)
+{
+    struct pipe_job *j = arg;
+    strcount_remove(j->pending, j->rec.key);
+    free(j);
+}
 
 static void pipe_job_run(void *arg)
 {
     struct pipe_job *j = arg;
     struct h_pipe_result r;
     h_pipeline_handle_record(j->pipeline, &j->rec, &r); /* logs and counts itself */
-    free(j);
+    pipe_job_drop(j);
 }
 
 /* h_pipe_submit_fn of serve: arg is the app. */
 static enum err_code pipe_submit(void *arg, const struct s3_event_record *r)
 {
     struct srv_app *app = arg;
-    if (app->pipeline == NULL || app->pool == NULL)
+    if (app->pipeline == NULL || app->pool == NULL || app->pending == NULL)
         return ERR_BUSY;
     struct pipe_job *j = malloc(sizeof(*j));
     if (j == NULL)
         return ERR_NOMEM;
     j->pipeline = app->pipeline;
+    j->pending = app->pending;
     j->rec = *r;
-    enum err_code rc = srv_pool_submit(app->pool, pipe_job_run, j, free);
-    if (rc != ERR_OK) {
+    if (strcount_add(app->pending, j->rec.key) != ERR_OK) {
         free(j);
+        return ERR_NOMEM;
+    }
+    enum err_code rc = srv_pool_submit(app->pool, pipe_job_run, j, pipe_job_drop);
+    if (rc != ERR_OK) {
+        pipe_job_drop(j);
         return rc == ERR_CONFLICT ? ERR_BUSY : rc;
     }
     return ERR_OK;
@@ -126,6 +140,9 @@ enum err_code srv_app_init_pipeline(struct srv_app *app, struct srv_pool *pool, 
     app->pipeline = h_pipeline_new(&pc, e);
     if (app->pipeline == NULL)
         return e->code != ERR_OK ? e->code : ERR_INTERNAL;
+    app->pending = strcount_new(srv_pool_capacity(pool));
+    if (app->pending == NULL)
+        return err_set(e, ERR_NOMEM, "pipeline: out of memory");
     app->pool = pool;
     app->pipe_submit = pipe_submit;
     app->pipe_submit_arg = app;
@@ -138,6 +155,8 @@ void srv_app_free_pipeline(struct srv_app *app)
     app->pipe_submit_arg = NULL;
     h_pipeline_free(app->pipeline);
     app->pipeline = NULL;
+    strcount_free(app->pending);
+    app->pending = NULL;
     s3_client_destroy(app->pipe_s3);
     app->pipe_s3 = NULL;
     app->pool = NULL;

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/strcount.h"
 #include "handlers/reprocess.h"
 #include "server/reconciler.h"
 #include "server/routes.h"
@@ -82,12 +83,16 @@ void srv_app_reprocess_ctx(struct srv_app *app)
 
 /* The reconciler's submit hook: the pipeline's, but only while the queue is less than half
  * full, so a backlog found by the reconciler never crowds out live events (a webhook sender
- * would get 503s). ERR_BUSY ends the pass; the next one carries on. */
+ * would get 503s). ERR_BUSY ends the pass; the next one carries on. A key whose job is already
+ * queued or running (its event came, the backlog is older than the grace period) is not queued
+ * again: ERR_CONFLICT. */
 static enum err_code reconcile_submit(void *arg, const struct s3_event_record *r)
 {
     struct srv_app *app = arg;
     if (app->pool == NULL || srv_pool_queued(app->pool) * 2 >= srv_pool_capacity(app->pool))
         return ERR_BUSY;
+    if (app->pending != NULL && strcount_get(app->pending, r->key) > 0)
+        return ERR_CONFLICT;
     return app->pipe_submit(app->pipe_submit_arg, r);
 }
 

@@ -61,6 +61,7 @@ static void log_pass(const struct h_reconcile_stats *st, enum err_code rc, const
     cJSON_AddNumberToObject(f, "submitted", (double)st->submitted);
     cJSON_AddNumberToObject(f, "young", (double)st->young);
     cJSON_AddNumberToObject(f, "foreign", (double)st->foreign);
+    cJSON_AddNumberToObject(f, "alreadyQueued", (double)st->queued);
     cJSON_AddBoolToObject(f, "queueFull", st->busy);
     cJSON_AddBoolToObject(f, "truncated", st->truncated);
     cJSON_AddNumberToObject(f, "ms", (double)ms);

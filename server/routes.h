@@ -15,6 +15,7 @@
 #include "handlers/resize.h"
 #include "handlers/status.h"
 #include "handlers/store.h"
+#include "common/strcount.h"
 #include "handlers/uploads.h"
 #include "imaging/img_preset.h"
 #include "s3/client.h"
@@ -56,6 +57,7 @@ struct srv_app {
     struct h_pipeline *pipeline; /* the event pipeline (server/app_pipeline.c); NULL without S3 */
     struct s3_client *pipe_s3;   /* its client of the embedded store (NULL with a real S3) */
     struct srv_pool *pool;       /* serve's worker pool (borrowed) */
+    struct strcount *pending;    /* temp keys with a pipeline job queued or running */
     struct h_status_ctx status;  /* GET /v1/uploads/{uploadId} */
     struct h_events_ctx events;  /* POST /v1/events/s3 (server/app_events.c) */
     /* the reconciler and POST /v1/objects/reprocess (server/app_reconcile.c) */

@@ -243,8 +243,8 @@ int srv_serve(const struct srv_config *cfg)
         srv_http_destroy(the_store_http);
         the_store_http = NULL;
         s3_store_close(app.store);
+        srv_pool_destroy(the_pool); /* first: dropped jobs give their keys back to the app */
         srv_app_free(&app);
-        srv_pool_destroy(the_pool);
         return 1;
     }
     size_t nroutes = srv_routes_build(&app, routes);
@@ -267,8 +267,8 @@ int srv_serve(const struct srv_config *cfg)
         srv_http_destroy(the_store_http);
         the_store_http = NULL;
         s3_store_close(app.store);
+        srv_pool_destroy(the_pool); /* first: dropped jobs give their keys back to the app */
         srv_app_free(&app);
-        srv_pool_destroy(the_pool);
         return 1;
     }
     log_listening(NULL, cfg->listen_addr, srv_http_port(the_http));

@@ -4,7 +4,8 @@ Events are lost on purpose with IMGSVC_STORE_EVENT_PREFIX set to a prefix no key
 then emits none for delete/): an upload PUT through its presigned URL stays pending while nothing
 reconciles, and becomes ready once a server with IMGSVC_RECONCILE_INTERVAL_S=1 runs on the same
 data folder. A temp object put back after its upload finished (manifest present, same ETag) is
-only deleted: the manifest is not rewritten. Reprocess: after the presets gain a size, POST
+only deleted: the manifest is not rewritten. Keys whose job is already queued are not queued
+again by the reconciler. Reprocess: after the presets gain a size, POST
 /v1/objects/reprocess (API key only: 401 without, 400 for a prefix outside the outputs, 413 past
 IMGSVC_REPROCESS_MAX_KEYS) answers 202 and the manifest ends up listing the new size, whose
 object has the preset's width; asking again changes nothing (done_before)."""
@@ -170,6 +171,27 @@ class Reconcile(unittest.TestCase):
         # is done_before, none rewrote anything
         self.assertTrue(recs, "the reconciler never handed the temp over")
         self.assertEqual({r["outcome"] for r in recs}, {"done_before"}, recs)
+
+    def test_keys_already_queued_are_not_queued_again(self):
+        """A backlog older than the grace period: the store's events have queued every upload
+        (one worker, one job at a time), and the reconciler, passing every second with no
+        grace, finds their temps still there. It skips them (alreadyQueued) instead of
+        queueing them again, so each upload is handled once: one record, ready."""
+        srv = self.start(IMGSVC_WORKERS="1", IMGSVC_PIPELINE_JOBS="1",
+                         IMGSVC_RECONCILE_INTERVAL_S="1", IMGSVC_RECONCILE_GRACE_S="0")
+        docs = [self.upload(srv) for _ in range(12)]
+        for doc in docs:
+            st = wait_until(lambda: (s := self.status(srv, doc))["status"] == "ready" and s,
+                            timeout=120)
+            self.assertTrue(st, "an upload did not become ready")
+        time.sleep(1.5)  # one more pass after the last job
+        logs = srv.logs()
+        passes = [r for r in logs if r.get("msg") == "reconcile pass"]
+        self.assertGreaterEqual(sum(r.get("alreadyQueued", 0) for r in passes), 1, passes)
+        for doc in docs:
+            recs = [r["outcome"] for r in logs
+                    if r.get("msg") == "record" and r.get("key") == doc["key"]]
+            self.assertEqual(recs, ["ready"], doc["key"])
 
     def test_reprocess_route_regenerates_with_new_presets(self):
         auth = {"IMGSVC_API_KEYS": API_KEY, "IMGSVC_RECONCILE_INTERVAL_S": "0"}
