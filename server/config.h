@@ -38,7 +38,7 @@ struct srv_config {
     char *demo; /* auto|on|off */
     /* workers */
     long long workers;
-    long long pipeline_jobs; /* 0: 2 * workers (srv_config_pipeline_jobs) */
+    long long pipeline_jobs; /* 0: 2 * workers (see serve.c) */
     long long queue_depth;
     long long pipeline_max_attempts; /* event pipeline */
     long long pipeline_retry_base_ms;
