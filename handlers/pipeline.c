@@ -7,12 +7,12 @@
  * after a half-written upload simply redoes it (every PUT is idempotent; the manifest, written
  * last, decides "ready"). Transient S3 errors
  * end an attempt; after max_attempts the answer is RETRY and the temp stays for later.
- * The S3 writes live in pipeline_write.c, the JSON in pipeline_manifest.c, status in
- * pipeline_status.c.
+ * The pipeline object, the per-upload lock, the imaging slots and the retry loop live in
+ * pipeline_core.c, the S3 writes in pipeline_write.c, the JSON in pipeline_manifest.c, status
+ * in pipeline_status.c.
  */
 #include "handlers/pipeline_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,164 +34,6 @@ struct job {
     int64_t read_ms; /* the last attempt's reads (temp and records), for the phase metric */
 };
 
-struct h_pipeline *h_pipeline_new(const struct h_pipeline_cfg *cfg, struct err *e)
-{
-    struct h_pipeline *p = NULL;
-    if (cfg == NULL || cfg->s3 == NULL || cfg->presets == NULL) {
-        err_set(e, ERR_INVALID, "pipeline: an S3 client and presets are required");
-        return NULL;
-    }
-    if (cfg->max_attempts < 1 || cfg->max_attempts > 100 || cfg->retry_base_ms < 0 ||
-        cfg->retry_max_ms < cfg->retry_base_ms || cfg->max_object_bytes == 0 ||
-        cfg->imaging_slots < 0) {
-        err_set(e, ERR_INVALID, "pipeline: bad attempts, backoff or size cap");
-        return NULL;
-    }
-    p = calloc(1, sizeof(*p));
-    if (p == NULL) {
-        err_set(e, ERR_NOMEM, "pipeline: out of memory");
-        return NULL;
-    }
-    p->cfg = *cfg;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    pthread_cond_init(&p->imaging_cv, NULL);
-    h_pipe_metrics_register();
-    return p;
-}
-
-void h_pipeline_free(struct h_pipeline *p)
-{
-    if (p == NULL)
-        return;
-    pthread_cond_destroy(&p->cv);
-    pthread_cond_destroy(&p->imaging_cv);
-    pthread_mutex_destroy(&p->mu);
-    free(p->inflight);
-    free(p);
-}
-
-/* ---- the in-flight set ---- */
-
-static bool inflight_has(const struct h_pipeline *p, const char *name)
-{
-    for (size_t i = 0; i < p->ninflight; i++) {
-        if (strcmp(p->inflight[i], name) == 0)
-            return true;
-    }
-    return false;
-}
-
-enum err_code h_pipe_lock(struct h_pipeline *p, const char *name)
-{
-    enum err_code rc = ERR_OK;
-    if (strlen(name) >= S3_KEY_MAX)
-        return ERR_INVALID;
-    pthread_mutex_lock(&p->mu);
-    while (inflight_has(p, name))
-        pthread_cond_wait(&p->cv, &p->mu);
-    if (p->ninflight == p->capinflight) {
-        size_t cap = p->capinflight ? p->capinflight * 2 : 16;
-        char(*grown)[S3_KEY_MAX] = realloc(p->inflight, cap * sizeof(*grown));
-        if (grown == NULL) {
-            rc = ERR_NOMEM;
-            goto cleanup;
-        }
-        p->inflight = grown;
-        p->capinflight = cap;
-    }
-    memcpy(p->inflight[p->ninflight++], name, strlen(name) + 1);
-cleanup:
-    pthread_mutex_unlock(&p->mu);
-    return rc;
-}
-
-void h_pipe_unlock(struct h_pipeline *p, const char *name)
-{
-    pthread_mutex_lock(&p->mu);
-    for (size_t i = 0; i < p->ninflight; i++) {
-        if (strcmp(p->inflight[i], name) == 0) {
-            p->ninflight--;
-            if (i != p->ninflight)
-                memcpy(p->inflight[i], p->inflight[p->ninflight], S3_KEY_MAX);
-            break;
-        }
-    }
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* ---- the imaging slots ---- */
-
-void h_pipe_imaging_enter(struct h_pipeline *p)
-{
-    if (p->cfg.imaging_slots <= 0)
-        return;
-    pthread_mutex_lock(&p->mu);
-    while (p->imaging >= p->cfg.imaging_slots)
-        pthread_cond_wait(&p->imaging_cv, &p->mu);
-    p->imaging++;
-    pthread_mutex_unlock(&p->mu);
-}
-
-void h_pipe_imaging_leave(struct h_pipeline *p)
-{
-    if (p->cfg.imaging_slots <= 0)
-        return;
-    pthread_mutex_lock(&p->mu);
-    p->imaging--;
-    pthread_cond_signal(&p->imaging_cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
-enum err_code h_pipe_img_process(struct h_pipeline *p, const void *data, size_t len,
-                                 const struct img_domain_presets *ps, struct img_result *res,
-                                 struct img_error *ie)
-{
-    h_pipe_imaging_enter(p);
-    enum err_code rc = img_process(data, len, &p->cfg.job, ps->presets, ps->count, res, ie);
-    h_pipe_imaging_leave(p);
-    return rc;
-}
-
-/* ---- small helpers ---- */
-
-bool h_pipe_transient(enum err_code c)
-{
-    return c == ERR_UPSTREAM || c == ERR_TIMEOUT || c == ERR_IO;
-}
-
-void h_pipe_backoff(const struct h_pipeline *p, int attempt)
-{
-    long cap = p->cfg.retry_base_ms;
-    for (int i = 2; i < attempt && cap < p->cfg.retry_max_ms; i++)
-        cap *= 2;
-    if (cap > p->cfg.retry_max_ms)
-        cap = p->cfg.retry_max_ms;
-    if (cap <= 0)
-        return;
-    static _Thread_local uint64_t state;
-    if (state == 0)
-        state = (uint64_t)ts_now_mono_ns() | 1u;
-    state ^= state << 13; /* xorshift64: jitter only, not a secret */
-    state ^= state >> 7;
-    state ^= state << 17;
-    long ms = (long)(state % (uint64_t)(cap + 1));
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const char *reason,
-                       const char *fmt, ...)
-{
-    va_list ap;
-    out->outcome = o;
-    snprintf(out->reason, sizeof(out->reason), "%s", reason != NULL ? reason : "");
-    va_start(ap, fmt);
-    vsnprintf(out->message, sizeof(out->message), fmt, ap);
-    va_end(ap);
-}
-
 /* The reason code at the start of a key module message ("bad_id: ..." -> "bad_id"). */
 static void key_reason(const struct err *e, char *out, size_t cap)
 {
@@ -200,16 +42,6 @@ static void key_reason(const struct err *e, char *out, size_t cap)
         snprintf(out, cap, "bad_key");
     else
         snprintf(out, cap, "%.*s", (int)n, e->msg);
-}
-
-/* ETag without its quotes into out. */
-void h_pipe_unquote_etag(const char *in, char *out, size_t cap)
-{
-    size_t n = strlen(in);
-    if (n >= 2 && in[0] == '"' && in[n - 1] == '"')
-        snprintf(out, cap, "%.*s", (int)(n - 2), in + 1);
-    else
-        snprintf(out, cap, "%s", in);
 }
 
 /* ---- one attempt ---- */
@@ -511,33 +343,6 @@ cleanup:
     return rc;
 }
 
-void h_pipe_run_attempts(struct h_pipeline *p, const struct s3_key *k,
-                         char manifest_key[S3_KEY_MAX], struct h_pipe_result *out, const char *what,
-                         const char *subject, enum err_code (*try_once)(void *ctx, struct err *e),
-                         void *ctx)
-{
-    struct err e = {0};
-    enum err_code rc = ERR_OK;
-    if (h_pipe_key(k, S3_KEY_MANIFEST, NULL, NULL, manifest_key, &e) != ERR_OK ||
-        h_pipe_lock(p, manifest_key) != ERR_OK) {
-        h_pipe_result_set(out, H_PIPE_RETRY, "internal", "%s", e.msg);
-        return;
-    }
-    for (int a = 1; a <= p->cfg.max_attempts; a++) {
-        if (a > 1)
-            h_pipe_backoff(p, a);
-        err_clear(&e);
-        out->attempts = a;
-        rc = try_once(ctx, &e);
-        if (rc == ERR_OK || !h_pipe_transient(rc))
-            break;
-        log_msg(LOGL_WARN, what, NULL, "attempt %d for %s: %s", a, subject, e.msg);
-    }
-    if (rc != ERR_OK)
-        h_pipe_result_set(out, H_PIPE_RETRY, err_name(rc), "%s", e.msg);
-    h_pipe_unlock(p, manifest_key);
-}
-
 /* Runs the attempts for an already checked temp key, under the upload's lock. */
 static void run(struct job *j)
 {
@@ -614,21 +419,4 @@ enum err_code h_pipeline_handle_key(struct h_pipeline *p, const char *temp_key,
         run(&j);
     finish(&j);
     return ERR_OK;
-}
-
-const char *h_pipe_outcome_name(enum h_pipe_outcome o)
-{
-    switch (o) {
-    case H_PIPE_READY:
-        return "ready";
-    case H_PIPE_DONE_BEFORE:
-        return "done_before";
-    case H_PIPE_FAILED:
-        return "failed";
-    case H_PIPE_IGNORED:
-        return "ignored";
-    case H_PIPE_RETRY:
-        return "retry";
-    }
-    return "unknown";
 }

@@ -1,6 +1,7 @@
 /*
  * pipeline_internal.h: the pieces of the event pipeline shared by its own files (pipeline.c,
- * pipeline_manifest.c, pipeline_status.c) and by reprocess (pipeline_reprocess.c).
+ * pipeline_core.c, pipeline_write.c, pipeline_manifest.c, pipeline_status.c) and by reprocess
+ * (pipeline_reprocess.c).
  *
  * Not for other modules: the public contract is handlers/pipeline.h. What lives here:
  *   - struct h_pipeline itself (settings, the in-flight set that serialises one upload);
@@ -123,7 +124,7 @@ void h_manifest_init(struct h_manifest *m, const struct s3_key *k, const struct 
  * `out` as "fnv1a64:<16 hex>". Equal presets give equal fingerprints across runs and hosts. */
 void h_pipe_presets_fingerprint(const struct img_domain_presets *d, char out[H_PIPE_FP_MAX]);
 
-/* ---- pipeline.c / pipeline_write.c: S3 work, shared with reprocess ---- */
+/* ---- pipeline_core.c / pipeline_write.c: S3 work and its locks, shared with reprocess ---- */
 
 /* The presets of the upload's domain, or NULL (a domain missing from the table). Borrowed. */
 const struct img_domain_presets *h_pipe_presets_for(const struct h_pipeline *p,

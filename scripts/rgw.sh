@@ -206,20 +206,24 @@ start_rgw() {
     [ "$code" = 200 ] || [ "$code" = 409 ] || rgw_die "creating bucket $RGW_BUCKET: HTTP $code"
 }
 
+# Stops process `pid` (empty or gone: nothing to do): TERM, up to 10 s, then KILL.
+stop_pid() {
+    local pid=$1 i
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
 rgw_stop_daemons() {
-    local f pid i
+    local f
     # Gateway first, monitor last (an OSD without its monitor is slow to stop).
     for f in "$RGW_DIR"/run/radosgw.pid "$RGW_DIR"/run/osd.*.pid "$RGW_DIR"/run/*.pid; do
         [ -f "$f" ] || continue
-        pid=$(cat "$f")
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            for ((i = 0; i < 40; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.25
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
+        stop_pid "$(cat "$f")"
         rm -f "$f"
     done
 }
@@ -287,19 +291,11 @@ rgw_gateway_start() {
 }
 
 rgw_gateway_stop() {
-    local port=$1 f pid i
+    local port=$1 f
     [[ "$port" =~ ^[0-9]+$ ]] || rgw_die "gateway-stop: a port number is needed"
     f="$RGW_DIR/run/radosgw-gw$port.pid"
     [ -s "$f" ] || return 0
-    pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null || true
-        for ((i = 0; i < 40; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.25
-        done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_pid "$(cat "$f")"
     rm -f "$f"
 }
 

@@ -63,6 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from harness import Server, require_bin  # noqa: E402
 from rgwnotify import Notifications, Rgw, server_env  # noqa: E402
+from test_faults import small_jpegs  # noqa: E402
 
 BIN = os.environ.get("IMGSVC_BIN", "")
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
@@ -336,20 +337,6 @@ class RssRule(unittest.TestCase):
         self.assertFalse(rss_verdict([(0.0, 40.0), (5.0, 40.0)], 60)[0], "too few samples")
 
 
-def small_jpegs(tmpdir, n=8, width=640):
-    """n small JPEGs (bytes), each from another corpus photo, `width` px wide (vips).
-    (As tests/integration/test_faults.py makes them.)"""
-    photos = sorted(os.listdir(os.path.join(CORPUS, "photos")))[:n]
-    out = []
-    for i, name in enumerate(photos):
-        dst = os.path.join(tmpdir, f"small-{i}.jpg")
-        subprocess.run(["vips", "thumbnail", os.path.join(CORPUS, "photos", name), dst,
-                        str(width)], check=True, capture_output=True, timeout=60)
-        with open(dst, "rb") as f:
-            out.append(f.read())
-    return out
-
-
 def put_presigned(doc, data):
     """PUTs data to the presigned URL with its headers, like a phone; returns the status."""
     u = urllib.parse.urlsplit(doc["url"])
@@ -441,7 +428,7 @@ class Burst(unittest.TestCase):
         return 0.0
 
     def test_burst_1000_uploads_rgw(self):
-        smalls = small_jpegs(self.tmp)
+        smalls = small_jpegs(self.tmp, n=8)
         t_live = time.monotonic()
         self.notes.apply(wait_live=LIVE_S)
         live_s = time.monotonic() - t_live

@@ -238,19 +238,27 @@ TEST(result_json)
     free(text);
 }
 
+/* A client of bucket `bucket` at a closed port, without retries: any S3 call fails fast. */
+static struct s3_client *closed_port_client(const char *bucket)
+{
+    struct err e = {0};
+    struct s3_options o;
+    s3_options_defaults(&o);
+    o.endpoint = "http://127.0.0.1:9";
+    o.bucket = bucket;
+    o.path_style = true;
+    o.max_retries = 0;
+    o.creds.access_key = "AKIDEXAMPLE";
+    o.creds.secret_key = "secret";
+    return s3_client_new(&o, &e);
+}
+
 TEST(pipeline_new_checks_its_settings)
 {
     struct err e = {0};
     struct img_preset_table t;
     img_presets_builtin(&t);
-    struct s3_options o;
-    s3_options_defaults(&o);
-    o.endpoint = "http://127.0.0.1:9";
-    o.bucket = "bkt";
-    o.path_style = true;
-    o.creds.access_key = "AKIDEXAMPLE";
-    o.creds.secret_key = "secret";
-    struct s3_client *c = s3_client_new(&o, &e);
+    struct s3_client *c = closed_port_client("bkt");
     REQUIRE(c != NULL);
     struct h_pipeline_cfg cfg = {.s3 = c,
                                  .presets = &t,
@@ -282,15 +290,7 @@ TEST(records_not_for_us_are_ignored_without_s3)
     struct err e = {0};
     struct img_preset_table t;
     img_presets_builtin(&t);
-    struct s3_options o;
-    s3_options_defaults(&o);
-    o.endpoint = "http://127.0.0.1:9";
-    o.bucket = "mine";
-    o.path_style = true;
-    o.max_retries = 0;
-    o.creds.access_key = "AKIDEXAMPLE";
-    o.creds.secret_key = "secret";
-    struct s3_client *c = s3_client_new(&o, &e);
+    struct s3_client *c = closed_port_client("mine");
     REQUIRE(c != NULL);
     struct h_pipeline_cfg cfg = {.s3 = c,
                                  .presets = &t,
@@ -371,13 +371,7 @@ TEST(lock_serialises_one_upload)
     struct err e = {0};
     struct img_preset_table t;
     img_presets_builtin(&t);
-    struct s3_options o;
-    s3_options_defaults(&o);
-    o.endpoint = "http://127.0.0.1:9";
-    o.bucket = "bkt";
-    o.creds.access_key = "AKIDEXAMPLE";
-    o.creds.secret_key = "secret";
-    struct s3_client *c = s3_client_new(&o, &e);
+    struct s3_client *c = closed_port_client("bkt");
     REQUIRE(c != NULL);
     struct h_pipeline_cfg cfg = {.s3 = c,
                                  .presets = &t,
@@ -428,13 +422,7 @@ TEST(imaging_slots_bound_the_decodes)
     struct err e = {0};
     struct img_preset_table t;
     img_presets_builtin(&t);
-    struct s3_options o;
-    s3_options_defaults(&o);
-    o.endpoint = "http://127.0.0.1:9";
-    o.bucket = "bkt";
-    o.creds.access_key = "AKIDEXAMPLE";
-    o.creds.secret_key = "secret";
-    struct s3_client *c = s3_client_new(&o, &e);
+    struct s3_client *c = closed_port_client("bkt");
     REQUIRE(c != NULL);
     for (int slots = 1; slots <= 2; slots++) {
         struct h_pipeline_cfg cfg = {.s3 = c,
