@@ -139,14 +139,22 @@ static int decode_at(VipsObject *pool, const void *buf, size_t len, const struct
                                  VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
             return -1;
         im = t[3];
-        if (needs_colour(im) &&
-            vips_thumbnail_image(t[3], &t[0], t[3]->Xsize, "height", t[3]->Ysize, "size",
-                                 VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL))
+        if (needs_colour(im)) {
+            img_vips_orc_lock();
+            int r = vips_thumbnail_image(t[3], &t[0], t[3]->Xsize, "height", t[3]->Ysize, "size",
+                                         VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL);
+            img_vips_orc_unlock();
+            if (r)
+                return -1;
+        }
+    } else {
+        img_vips_orc_lock();
+        int r =
+            vips_thumbnail_buffer((void *)buf, len, &t[0], tw, "height", th, "size", VIPS_SIZE_DOWN,
+                                  "no_rotate", TRUE, "option_string", "fail_on=truncated", NULL);
+        img_vips_orc_unlock();
+        if (r)
             return -1;
-    } else if (vips_thumbnail_buffer((void *)buf, len, &t[0], tw, "height", th, "size",
-                                     VIPS_SIZE_DOWN, "no_rotate", TRUE, "option_string",
-                                     "fail_on=truncated", NULL)) {
-        return -1;
     }
     im = t[0] ? t[0] : im;
     if (vips_image_get_interpretation(im) != VIPS_INTERPRETATION_sRGB ||
@@ -195,8 +203,10 @@ static int fit_box(VipsImage *in, const struct img_preset *p, const struct img_g
         /* attention reads the image several times: materialise the resized image first */
         if (!(t[0] = vips_image_copy_memory(in)))
             return -1;
+        img_vips_orc_lock();
         r = vips_smartcrop(t[0], &t[1], g->out_w, g->out_h, "interesting",
                            VIPS_INTERESTING_ATTENTION, NULL);
+        img_vips_orc_unlock();
     } else if (p->fit == IMG_FIT_COVER)
         r = vips_extract_area(in, &t[1], (in->Xsize - g->out_w) / 2, (in->Ysize - g->out_h) / 2,
                               g->out_w, g->out_h, NULL);
@@ -456,7 +466,9 @@ cleanup:
         img_variants_free(out);
         img_pixels_free(thumb);
     }
+    img_vips_orc_lock(); /* frees the calls' Orc programs */
     g_object_unref(pool);
+    img_vips_orc_unlock();
     return rc;
 }
 
@@ -472,7 +484,9 @@ enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct i
     if (decode_at(pool, buf, len, probe, tw, th, false, &base.im, &base.seq) ||
         make_thumb(pool, &base, tw, th, px))
         rc = img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot decode the image");
+    img_vips_orc_lock(); /* frees the calls' Orc programs */
     g_object_unref(pool);
+    img_vips_orc_unlock();
     return rc;
 }
 

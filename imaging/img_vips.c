@@ -7,6 +7,7 @@
  */
 #include "imaging/img_vips_internal.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,6 +48,18 @@ enum err_code img_vips_load_header(const void *buf, size_t len, enum img_format 
         return img_fail_vips(e, IMG_R_CORRUPT_IMAGE, "cannot read the image header");
     }
     return ERR_OK;
+}
+
+static pthread_mutex_t orc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void img_vips_orc_lock(void)
+{
+    pthread_mutex_lock(&orc_mu);
+}
+
+void img_vips_orc_unlock(void)
+{
+    pthread_mutex_unlock(&orc_mu);
 }
 
 /* The rotation that makes EXIF orientation `o` upright, for the pure turns 1, 3, 6 and 8. */
@@ -218,10 +231,14 @@ static int resize_then_turn(VipsImage *in, int o, int sw, int sh, VipsKernel ker
 {
     VipsImage *a = in;
     bool turned = o >= 2 && o <= 8;
-    if ((sw != in->Xsize || sh != in->Ysize) &&
-        vips_resize(in, &t[0], (double)sw / in->Xsize, "vscale", (double)sh / in->Ysize, "kernel",
-                    kernel, NULL))
-        return -1;
+    if (sw != in->Xsize || sh != in->Ysize) {
+        img_vips_orc_lock();
+        int r = vips_resize(in, &t[0], (double)sw / in->Xsize, "vscale", (double)sh / in->Ysize,
+                            "kernel", kernel, NULL);
+        img_vips_orc_unlock();
+        if (r)
+            return -1;
+    }
     a = t[0] ? t[0] : in;
     if (exact(a, sw, sh, t + 1, &a))
         return -1;
@@ -230,6 +247,15 @@ static int resize_then_turn(VipsImage *in, int o, int sw, int sh, VipsKernel ker
         return -1;
     *out = a;
     return turned ? autorot_tag(a, o, t + 4, out) : 0;
+}
+
+/* vips_reducev under the Orc lock (its build compiles the Orc programs; the work comes later). */
+static int reducev(VipsImage *in, VipsImage **out, double vshrink, VipsKernel kernel)
+{
+    img_vips_orc_lock();
+    int r = vips_reducev(in, out, vshrink, "kernel", kernel, NULL);
+    img_vips_orc_unlock();
+    return r;
 }
 
 int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h, VipsKernel kernel,
@@ -245,12 +271,11 @@ int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h
     /* pass 1, vertical as stored, streamed straight into the transpose: a quarter turn (three
      * for orientation 8, so that it is the orientation), which reads it once in order */
     VipsImage *a = in;
-    if (sh != in->Ysize && vips_reducev(in, &t[0], vs, "kernel", kernel, NULL))
+    if (sh != in->Ysize && reducev(in, &t[0], vs, kernel))
         return -1;
     a = t[0] ? t[0] : in;
     int first = o == 8 ? 3 : 1, q = quarter_turns(o);
-    if (turn(a, first, &t[2], &a) ||
-        vips_reducev(a, &t[3], (double)a->Ysize / sw, "kernel", kernel, NULL))
+    if (turn(a, first, &t[2], &a) || reducev(a, &t[3], (double)a->Ysize / sw, kernel))
         return -1;
     a = t[3];
     int left = mirrored_tag(o) ? 4 - first : q - first + 4;

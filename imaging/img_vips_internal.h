@@ -48,4 +48,15 @@ enum err_code img_vips_load_header(const void *buf, size_t len, enum img_format 
 int img_vips_reduce_upright(VipsObject *pool, VipsImage *in, int o, int w, int h, VipsKernel kernel,
                             bool seq, VipsImage **out);
 
+/*
+ * The lock around every libvips call of imaging/ that builds operations with Orc programs
+ * (reduce, resize, thumbnail, smartcrop) or frees them (the unref of a call's image pool).
+ * liborc 0.4.33 (Debian 12) takes its global lock when it allocates JIT code but not when it
+ * frees it, so one thread freeing while another allocates corrupts its code list (seen as a
+ * SEGV in orc_code_free under ASan with two images at once). Builds and frees are short; the
+ * pixel work (sinks, region computations) runs outside the lock.
+ */
+void img_vips_orc_lock(void);
+void img_vips_orc_unlock(void);
+
 #endif
