@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -29,6 +30,46 @@ static bool string_holds_nul(const char *t, size_t n)
         }
     }
     return false;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The first member name that occurs twice in one object of `v` (at any depth), or NULL. RFC 8259
+ * leaves such objects' meaning open; cJSON would read the first and ignore the rest, which is
+ * not what every other reader of the same text does. The names of each object are sorted, so a
+ * hostile object with many members costs n log n, not n^2. `*nomem` is set when it cannot check.
+ */
+static const char *duplicate_name(const cJSON *v, bool *nomem)
+{
+    for (const cJSON *c = v->child; c != NULL; c = c->next) {
+        const char *d = duplicate_name(c, nomem);
+        if (d != NULL || *nomem)
+            return d;
+    }
+    if (!cJSON_IsObject(v) || v->child == NULL || v->child->next == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const cJSON *c = v->child; c != NULL; c = c->next)
+        n++;
+    const char **names = malloc(n * sizeof(*names));
+    if (names == NULL) {
+        *nomem = true;
+        return NULL;
+    }
+    n = 0;
+    for (const cJSON *c = v->child; c != NULL; c = c->next)
+        names[n++] = c->string != NULL ? c->string : "";
+    qsort(names, n, sizeof(*names), name_cmp);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && dup == NULL; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            dup = names[i];
+    free(names);
+    return dup;
 }
 
 cJSON *json_parse(const char *text, size_t len, struct err *e)
@@ -58,6 +99,16 @@ cJSON *json_parse(const char *text, size_t len, struct err *e)
     if (string_holds_nul(text, len)) {
         cJSON_Delete(v);
         err_set(e, ERR_INVALID, "a JSON string holds U+0000, which is not accepted");
+        return NULL;
+    }
+    bool nomem = false;
+    const char *dup = duplicate_name(v, &nomem);
+    if (dup != NULL || nomem) {
+        if (nomem)
+            err_set(e, ERR_NOMEM, "out of memory");
+        else
+            err_set(e, ERR_INVALID, "the JSON object has the member \"%.64s\" more than once", dup);
+        cJSON_Delete(v);
         return NULL;
     }
     return v;

@@ -13,8 +13,9 @@
 
 /*
  * Parses exactly `len` bytes as one JSON value. Trailing bytes other than whitespace are an
- * error, and so is a string holding U+0000 (raw or \u0000: a C string would end there). Returns
- * the value (caller frees with cJSON_Delete) or NULL with ERR_INVALID in `e`.
+ * error, and so are a string holding U+0000 (raw or \u0000: a C string would end there) and an
+ * object with the same member name twice (at any depth: readers disagree on which one counts).
+ * Returns the value (caller frees with cJSON_Delete) or NULL with ERR_INVALID (ERR_NOMEM) in `e`.
  */
 cJSON *json_parse(const char *text, size_t len, struct err *e);
 

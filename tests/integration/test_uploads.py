@@ -96,6 +96,11 @@ class Uploads(unittest.TestCase):
             (b"{not json", "malformed_json"),
             (b"[1,2]", "malformed_json"),
             (b"", "malformed_json"),
+            # a member twice: readers disagree on which one counts, so neither does
+            (b'{"domain":"profile","domain":"feed","ids":{"userId":"42"},'
+             b'"contentType":"image/jpeg"}', "malformed_json"),
+            (b'{"domain":"profile","ids":{"userId":"42","userId":"43"},'
+             b'"contentType":"image/jpeg"}', "malformed_json"),
             (dict(good, domain="album"), "unknown_domain"),
             ({k: v for k, v in good.items() if k != "domain"}, "unknown_domain"),
             (dict(good, ids={}), "bad_ids"),
@@ -120,6 +125,8 @@ class Uploads(unittest.TestCase):
             self.assertEqual((status, doc["error"]["code"]), (400, code), body)
             self.assertTrue(doc["error"]["message"])
             self.assertEqual(doc["error"]["requestId"], hdrs["x-request-id"])
+            if isinstance(body, bytes) and b'"42","userId"' in body:
+                self.assertIn('member "userId" more than once', doc["error"]["message"])
 
     def test_oversized_body_is_413(self):
         status, _, doc = post(self.srv, b"{" + b" " * 70000 + b"}")

@@ -103,6 +103,48 @@ TEST(json_parse_whole_input_only)
     cJSON_Delete(v);
 }
 
+/* json_parse over a whole string literal. */
+static cJSON *parse_lit(const char *s, struct err *e)
+{
+    return json_parse(s, strlen(s), e);
+}
+
+TEST(json_parse_refuses_a_member_twice)
+{
+    struct err e = {0};
+    CHECK(parse_lit("{\"a\":1,\"b\":2,\"a\":3}", &e) == NULL);
+    CHECK_INT(e.code, ERR_INVALID);
+    CHECK(strstr(e.msg, "member \"a\" more than once") != NULL);
+    /* at any depth, in objects inside arrays too */
+    CHECK(parse_lit("{\"x\":{\"ids\":{\"u\":\"1\",\"u\":\"2\"}}}", &e) == NULL);
+    CHECK(strstr(e.msg, "\"u\"") != NULL);
+    CHECK(parse_lit("[{\"k\":1},{\"k\":1,\"k\":1}]", &e) == NULL);
+    CHECK(parse_lit("{\"\":1,\"\":2}", &e) == NULL); /* the empty name too */
+    /* the same name in different objects, names differing in case, an escape spelling of
+     * another name: all distinct members */
+    cJSON *v =
+        parse_lit("{\"k\":{\"k\":1},\"l\":[{\"k\":2},{\"k\":3}],\"K\":4,\"k\\u0031\":5}", &e);
+    REQUIRE(v != NULL);
+    CHECK_INT(cJSON_GetArraySize(v), 4);
+    cJSON_Delete(v);
+    /* "a" and "\u0061" are the same name once decoded */
+    CHECK(parse_lit("{\"a\":1,\"\\u0061\":2}", &e) == NULL);
+    /* many members: found wherever they are (sorted, not compared pairwise) */
+    char big[40000];
+    size_t n = 0;
+    big[n++] = '{';
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"m%d\":%d", i ? "," : "", i, i);
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "}");
+    v = json_parse(big, n, &e);
+    REQUIRE(v != NULL);
+    cJSON_Delete(v);
+    n--; /* the same object with its first member again at the end */
+    n += (size_t)snprintf(big + n, sizeof(big) - n, ",\"m0\":0}");
+    CHECK(json_parse(big, n, &e) == NULL);
+    CHECK(strstr(e.msg, "\"m0\"") != NULL);
+}
+
 TEST(log_line_is_json_with_required_fields)
 {
     cJSON *f = cJSON_CreateObject();
