@@ -55,15 +55,16 @@ COPY --from=build /out/imgsvc /usr/local/bin/imgsvc
 # The API and the embedded store listen on every interface of the container, so the service
 # refuses to start without API authentication (IMGSVC_API_KEYS or IMGSVC_JWT_*) and, when no
 # IMGSVC_S3_ENDPOINT is set, without the embedded store's own keys: no dev defaults off loopback.
-# Allocator: jemalloc (Debian's libjemalloc2, preloaded by soname so the same line works on
-# amd64 and arm64), chosen by measuring RSS over long resize runs (docs/deploy.md,
-# "Allocator"). To go back to glibc: -e LD_PRELOAD= -e MALLOC_ARENA_MAX=2.
+# Allocator: glibc's malloc, which imgsvc limits to 2 arenas itself (MALLOC_ARENA_MAX
+# overrides), chosen by measuring CPU and RSS under the upload and resize loads
+# (docs/deploy.md, "Allocator"). jemalloc is installed for those who prefer its RSS under
+# resize-heavy loads at 7-34 % more CPU: -e LD_PRELOAD=libjemalloc.so.2 (by soname, so the same
+# line works on amd64 and arm64).
 ENV IMGSVC_LISTEN_ADDR=0.0.0.0 \
     IMGSVC_PORT=8080 \
     IMGSVC_STORE_LISTEN_ADDR=0.0.0.0 \
     IMGSVC_STORE_PORT=9000 \
-    IMGSVC_DATA_DIR=/var/lib/imgsvc/data \
-    LD_PRELOAD=libjemalloc.so.2
+    IMGSVC_DATA_DIR=/var/lib/imgsvc/data
 
 # The embedded store's objects (only used when IMGSVC_S3_ENDPOINT is empty).
 VOLUME ["/var/lib/imgsvc/data"]

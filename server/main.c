@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "server/alloc.h"
 #include "server/cmd_healthcheck.h"
 #include "server/cmd_lambda.h"
 #include "server/cmd_presign.h"
@@ -66,6 +67,7 @@ static int not_yet(const char *cmd)
 
 int main(int argc, char **argv)
 {
+    srv_alloc_setup(); /* before any thread: the malloc arenas (server/alloc.h) */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -21,6 +21,7 @@
 #include "common/metrics.h"
 #include "common/timeutil.h"
 #include "imaging/img_init.h"
+#include "server/alloc.h"
 #include "server/http.h"
 #include "server/pool.h"
 #include "server/routes.h"
@@ -148,6 +149,13 @@ static void log_listening(const char *server, const char *addr, unsigned port)
     cJSON_AddStringToObject(f, "addr", addr);
     cJSON_AddNumberToObject(f, "port", port);
     cJSON_AddStringToObject(f, "version", IMGSVC_VERSION);
+    if (server == NULL) { /* the API's line also says how memory is allocated */
+        struct srv_alloc a = srv_alloc_info();
+        cJSON_AddStringToObject(f, "allocator", a.allocator);
+        if (a.arenas > 0)
+            cJSON_AddNumberToObject(f, "mallocArenas", a.arenas);
+        cJSON_AddStringToObject(f, "mallocArenasFrom", a.from);
+    }
     log_fields(LOGL_INFO, "main", NULL, "listening", f);
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Allocator benchmark: resident memory of `imgsvc serve` over a long resize load.
 
-For each allocator configuration (glibc's malloc with its default arenas, glibc with
-MALLOC_ARENA_MAX=2, and Debian's jemalloc through LD_PRELOAD) this starts `imgsvc serve` on
+For each allocator configuration (imgsvc as it runs by default: glibc's malloc limited to 2
+arenas by server/alloc.c; glibc with its own default of 8 arenas per core; MALLOC_ARENA_MAX=2
+set in the environment; Debian's jemalloc through LD_PRELOAD) this starts `imgsvc serve` on
 loopback (embedded store on an ephemeral port, a private data folder), drives POST /v1/resize
 with C client threads for D seconds, samples VmRSS from /proc/PID/status every S seconds, stops
 the server with SIGTERM, and prints one JSON document with every series and its summary:
@@ -14,9 +15,15 @@ formats/ files (WebP, PNG with alpha, HEIC, AVIF, GIF, CMYK, 16-bit PNG, progres
 resized to pseudo-random widths (32 to 2048) and encoded as JPEG, WebP or PNG; the same seeded
 sequence for every configuration, so each sees the same requests in the same order per thread.
 
+--workload ingest drives the event pipeline instead, as phones do: each client presigns an
+upload (POST /v1/uploads, domain feed), PUTs a corpus photo to the embedded store's presigned
+URL, which runs the pipeline (decode, three variants, placeholders, origin, manifest), and polls
+GET /v1/uploads/{id} until it is ready before the next one; the result adds the server's CPU
+per upload.
+
 usage: bench/alloc/run.py [--bin build/imgsvc] [--corpus DIR] [--duration 600] [--clients 4]
-                          [--interval 5] [--configs glibc,arena2,jemalloc] [--quick]
-                          [--parallel]
+                          [--interval 5] [--configs imgsvc,glibc,arena2,jemalloc] [--quick]
+                          [--parallel] [--workload resize|ingest]
 
 The corpus is $IMGSVC_CORPUS_DIR or ~/.cache/imgsvc/corpus (see bench/imaging/imaging_run.sh
 to build it). Requests only go to 127.0.0.1. --quick: 20 seconds per configuration.
@@ -37,10 +44,13 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 CONFIGS = {
-    "glibc": {"what": "glibc malloc, default arenas (8 x cores)", "env": {}},
+    "imgsvc": {"what": "glibc malloc as imgsvc sets it: 2 arenas (server/alloc.c)", "env": {}},
+    "glibc": {"what": "glibc malloc with its own default arenas (8 x cores)",
+              "env": {"MALLOC_ARENA_MAX": str(8 * (os.cpu_count() or 1))}},
     "arena2": {"what": "glibc malloc, MALLOC_ARENA_MAX=2", "env": {"MALLOC_ARENA_MAX": "2"}},
     "jemalloc": {"what": "jemalloc 5.3 (Debian libjemalloc2) via LD_PRELOAD",
                  "env": {"LD_PRELOAD": JEMALLOC}},
@@ -64,10 +74,10 @@ def read_status(pid):
     return out
 
 
-def load_inputs(corpus):
-    """(name, bytes) of every usable corpus image."""
+def load_inputs(corpus, subs=("photos", "formats")):
+    """(name, bytes) of every usable corpus image in the folders `subs`."""
     inputs = []
-    for sub in ("photos", "formats"):
+    for sub in subs:
         d = os.path.join(corpus, sub)
         for name in sorted(os.listdir(d)):
             if name.startswith("large-"):  # 108 MP: one image would dominate the run
@@ -133,6 +143,62 @@ def client(port, inputs, seed, stop_at, counts, lock):
             counts["codes"][str(k)] = counts["codes"].get(str(k), 0) + v
 
 
+def ingest_client(port, inputs, seed, stop_at, counts, lock):
+    """Presign, PUT to the embedded store, poll until ready; one upload at a time."""
+    rnd = random.Random(seed)
+    feed = f"alloc-{seed}"
+    api = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    ok = err = 0
+    codes = {}
+
+    def call(method, path, body=None, headers=None):
+        api.request(method, path, body=body, headers=headers or {})
+        r = api.getresponse()
+        return r.status, r.read()
+
+    while time.time() < stop_at:
+        _, body = inputs[rnd.randrange(len(inputs))]
+        outcome = "error"
+        try:
+            st, raw = call("POST", "/v1/uploads", json.dumps(
+                {"domain": "feed", "ids": {"feedId": feed}, "contentType": "image/jpeg"}),
+                {"Content-Type": "application/json"})
+            if st != 201:
+                raise http.client.HTTPException(f"presign {st}")
+            doc = json.loads(raw)
+            u = urllib.parse.urlsplit(doc["url"])
+            put = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+            put.request("PUT", u.path + ("?" + u.query if u.query else ""), body=body,
+                        headers=dict(doc["headers"]))
+            r = put.getresponse()
+            r.read()
+            put.close()
+            if r.status != 200:
+                raise http.client.HTTPException(f"PUT {r.status}")
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                st, raw = call("GET", f"/v1/uploads/{doc['uploadId']}?domain=feed&feedId={feed}")
+                outcome = json.loads(raw).get("status", str(st)) if st == 200 else str(st)
+                if outcome not in ("pending", "unknown"):
+                    break
+                time.sleep(0.02)
+        except (OSError, ValueError, KeyError, http.client.HTTPException) as ex:
+            outcome = type(ex).__name__
+            api.close()
+            api = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        codes[outcome] = codes.get(outcome, 0) + 1
+        if outcome == "ready":
+            ok += 1
+        else:
+            err += 1
+    api.close()
+    with lock:
+        counts["ok"] += ok
+        counts["errors"] += err
+        for k, v in codes.items():
+            counts["codes"][k] = counts["codes"].get(k, 0) + v
+
+
 def slope_mb_per_hour(points):
     """Least-squares slope of (t seconds, MB) points, in MB per hour."""
     if len(points) < 2:
@@ -154,7 +220,8 @@ def run_config(name, args, inputs):
     lock = threading.Lock()
     t0 = time.time()
     stop_at = t0 + args.duration
-    threads = [threading.Thread(target=client, args=(port, inputs, 1000 + i, stop_at, counts,
+    target = ingest_client if args.workload == "ingest" else client
+    threads = [threading.Thread(target=target, args=(port, inputs, 1000 + i, stop_at, counts,
                                                      lock)) for i in range(args.clients)]
     for t in threads:
         t.start()
@@ -187,6 +254,7 @@ def run_config(name, args, inputs):
         "duration_s": round(elapsed, 1), "clients": args.clients,
         "requests_ok": counts["ok"], "errors": counts["errors"], "status_codes": counts["codes"],
         "images_per_s": round(counts["ok"] / elapsed, 2), "server_cpu_s": round(cpu, 1),
+        "server_cpu_ms_per_image": round(cpu * 1000 / counts["ok"], 1) if counts["ok"] else None,
         "exit_status": rc, "loadavg_before": " ".join(f"{x:.2f}" for x in load_before),
         "loadavg_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "rss_mb": {
@@ -237,8 +305,10 @@ def main():
     ap.add_argument("--duration", type=float, default=600.0)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--interval", type=float, default=5.0)
-    ap.add_argument("--configs", default="glibc,arena2,jemalloc")
+    ap.add_argument("--configs", default="imgsvc,glibc,jemalloc")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--workload", choices=("resize", "ingest"), default="resize",
+                    help="resize: POST /v1/resize; ingest: presigned uploads through the pipeline")
     ap.add_argument("--parallel", action="store_true",
                     help="run the configurations at the same time (same machine load for all)")
     args = ap.parse_args()
@@ -252,9 +322,14 @@ def main():
         sys.exit(f"run.py: {JEMALLOC} is missing: apt-get install libjemalloc2")
     if not os.path.isdir(os.path.join(args.corpus, "photos")):
         sys.exit(f"run.py: no corpus at {args.corpus} (set IMGSVC_CORPUS_DIR)")
-    inputs = load_inputs(args.corpus)
-    doc = {"benchmark": "alloc", "workload": "POST /v1/resize, corpus photos and formats, "
-           "random widths 32-2048, JPEG/WebP/PNG out", "machine": machine(),
+    if args.workload == "ingest":
+        inputs = load_inputs(args.corpus, ("photos",))
+        what = ("presigned uploads of the corpus photos through the embedded store and the "
+                "event pipeline (feed presets), each client polling until ready")
+    else:
+        inputs = load_inputs(args.corpus)
+        what = "POST /v1/resize, corpus photos and formats, random widths 32-2048, JPEG/WebP/PNG out"
+    doc = {"benchmark": "alloc", "workload": what, "machine": machine(),
            "imgsvc": version(args.bin), "binary": os.path.abspath(args.bin),
            "settings": {"duration_s": args.duration, "clients": args.clients,
                         "interval_s": args.interval, "inputs": len(inputs),

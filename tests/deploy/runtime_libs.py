@@ -16,7 +16,8 @@ both sides of the merged /usr), and fails when
     (the closure apt installs, computed from the dpkg database of this machine);
   - LIST names a package this machine does not know, or one that provides no library of BIN
     and is not one of the known non-library packages below;
-  - the Dockerfile's LD_PRELOAD names a library no listed package provides.
+  - the LD_PRELOAD the Dockerfile sets or offers (-e LD_PRELOAD=...) names a library no listed
+    package provides.
 Sanitizer runtimes (libasan, libubsan...) of a sanitizer build are ignored: the image is built
 without them.
 
@@ -40,7 +41,7 @@ SKIP = 77
 # Packages the image needs that provide no library of the binary, and why.
 NON_LIBRARY = {
     "ca-certificates": "the CA bundle for HTTPS to S3 and SNS",
-    "libjemalloc2": "the allocator, loaded with LD_PRELOAD",
+    "libjemalloc2": "the optional allocator, loaded with LD_PRELOAD",
 }
 REQUIRED_NON_LIBRARY = ["ca-certificates"]
 SANITIZER_RE = re.compile(r"^lib(asan|ubsan|lsan|tsan|hwasan)\.so")
@@ -166,7 +167,8 @@ def closure(packages, deps, provides):
 
 
 def dockerfile_preload(path):
-    """The LD_PRELOAD value the Dockerfile sets, or None."""
+    """The LD_PRELOAD value the Dockerfile sets or tells users to set (-e LD_PRELOAD=...), or
+    None: either way a listed package must provide it."""
     if not path or not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as f:

@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from harness import Server, ServerTest, contract, require_bin
+from harness import BIN, Server, ServerTest, contract, require_bin
 
 DEBUG = {"IMGSVC_DEBUG_ROUTES": "true"}
 
@@ -296,6 +296,48 @@ class Limits(unittest.TestCase):
         self.assertIn("cannot listen", "".join(second.lines))
         self.assertEqual(first.stop(), 0)
 
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+
+class Allocator(unittest.TestCase):
+    """server/alloc.c: glibc's malloc gets 2 arenas unless MALLOC_ARENA_MAX says otherwise, a
+    preloaded jemalloc is left alone; the API's "listening" line says which (docs/deploy.md)."""
+
+    def setUp(self):
+        require_bin(self)
+        ldd = subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout
+        self.sanitized = "libasan" in ldd or "libtsan" in ldd
+
+    def listening(self, env):
+        srv = Server(env=env)
+        try:
+            lines = [json.loads(l) for l in srv.lines if l.startswith("{")]
+            api = [r for r in lines if r.get("msg") == "listening" and "server" not in r]
+            self.assertEqual(len(api), 1, srv.lines)
+            return api[0]
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_arenas_per_configuration(self):
+        # (environment, allocator, mallocArenas or None, mallocArenasFrom)
+        if self.sanitized:  # the sanitizer's allocator replaces malloc: nothing is set, and
+            # jemalloc cannot be preloaded before the sanitizer's runtime
+            cases = [({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": ""}, "sanitizer", None, "none"),
+                     ({"MALLOC_ARENA_MAX": "3", "LD_PRELOAD": ""}, "sanitizer", None, "none")]
+        else:
+            self.assertTrue(os.path.exists(JEMALLOC),
+                            f"{JEMALLOC} is missing (scripts/packages/apt-test.txt installs it)")
+            cases = [({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": ""}, "glibc", 2, "imgsvc"),
+                     ({"MALLOC_ARENA_MAX": "3", "LD_PRELOAD": ""}, "glibc", 3,
+                      "MALLOC_ARENA_MAX"),
+                     ({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": JEMALLOC}, "jemalloc", None,
+                      "none")]
+        for env, allocator, arenas, source in cases:
+            with self.subTest(env=env):
+                rec = self.listening(env)
+                self.assertEqual((rec["allocator"], rec.get("mallocArenas"),
+                                  rec["mallocArenasFrom"]), (allocator, arenas, source))
 
 if __name__ == "__main__":
     unittest.main()
