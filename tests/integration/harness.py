@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -220,6 +221,32 @@ def contract():
     if _CONTRACT is None:
         _CONTRACT = Contract.load()
     return _CONTRACT
+
+
+# Start-of-frame markers: every JPEG coding process (not DHT C4, JPG C8, DAC CC).
+SOF_MARKERS = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+
+
+def image_size(data):
+    """(width, height) of a JPEG (its first SOF marker) or a PNG (IHDR), read from the bytes;
+    AssertionError for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", data[16:24])
+    if data[:2] != b"\xff\xd8":
+        raise AssertionError(f"not a JPEG or PNG: {data[:16]!r}")
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            raise AssertionError(f"bad JPEG marker at {i}")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in SOF_MARKERS:
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    raise AssertionError("no SOF marker")
 
 
 def require_bin(test):

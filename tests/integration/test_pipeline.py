@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import require_bin  # noqa: E402
+from harness import image_size, require_bin  # noqa: E402
 from storelib import AK, BUCKET, SK, raw, sign_headers, start_store  # noqa: E402
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
@@ -32,24 +31,6 @@ WAIT_S = 60  # bound on one upload reaching ready/failed (the queue runs two wor
 def need_corpus():
     if not os.path.isdir(PHOTOS) or not os.path.isdir(HOSTILE):
         raise unittest.SkipTest(f"no image corpus in {CORPUS!r} (built from ../shared/corpus)")
-
-
-def image_size(data):
-    """(width, height) of a JPEG or PNG, read from its header."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return struct.unpack(">II", data[16:24])
-    if data[:2] != b"\xff\xd8":
-        raise AssertionError(f"not a JPEG or PNG: {data[:16]!r}")
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            raise AssertionError(f"bad JPEG marker at {i}")
-        marker, seglen = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
-        if marker in (0xC0, 0xC1, 0xC2):
-            h, w = struct.unpack(">HH", data[i + 5:i + 9])
-            return w, h
-        i += 2 + seglen
-    raise AssertionError("no SOF marker")
 
 
 class Pipeline(unittest.TestCase):

@@ -33,9 +33,8 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Server, require_bin  # noqa: E402
+from harness import Server, image_size, require_bin  # noqa: E402
 from rgwnotify import Notifications, Recorder, Rgw, server_env  # noqa: E402
-from test_pipeline import image_size  # noqa: E402
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
 PHOTOS = os.path.join(CORPUS, "photos")

@@ -13,13 +13,12 @@ object has the preset's width; asking again changes nothing (done_before)."""
 import json
 import os
 import shutil
-import struct
 import tempfile
 import time
 import unittest
 import uuid
 
-from harness import require_bin
+from harness import image_size, require_bin
 from storelib import AK, BUCKET, SK, presign, raw, start_store
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
@@ -35,27 +34,6 @@ def corpus_file(test, rel):
         test.skipTest(f"corpus file {rel} not found under IMGSVC_CORPUS_DIR={CORPUS!r} "
                       "(../shared is absent or the imaging_corpus fixture did not run)")
     return path
-
-
-def jpeg_size(data):
-    """(width, height) from a JPEG's first SOF marker."""
-    if data[:2] != b"\xff\xd8":
-        raise AssertionError("not a JPEG")
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            raise AssertionError("bad JPEG marker")
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        seg = struct.unpack(">H", data[i + 2:i + 4])[0]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF):
-            h, w = struct.unpack(">HH", data[i + 5:i + 9])
-            return w, h
-        i += 2 + seg
-    raise AssertionError("no SOF marker")
 
 
 def wait_until(pred, timeout=60, every=0.2):
@@ -132,7 +110,7 @@ class Reconcile(unittest.TestCase):
             status, _, data = self.s3(srv, "GET", v["key"])
             self.assertEqual(status, 200, v["key"])
             self.assertEqual(len(data), v["bytes"])
-            self.assertEqual(jpeg_size(data), (v["width"], v["height"]))
+            self.assertEqual(image_size(data), (v["width"], v["height"]))
 
     def test_lost_event_is_processed_by_the_reconciler(self):
         a = self.start(IMGSVC_RECONCILE_INTERVAL_S="0", **NO_EVENTS)

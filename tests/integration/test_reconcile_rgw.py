@@ -17,7 +17,7 @@ import unittest
 import uuid
 
 from harness import Server, require_bin, run_cli
-from test_reconcile import FEED_PRESETS, corpus_file, jpeg_size, wait_until
+from test_reconcile import FEED_PRESETS, corpus_file, image_size, wait_until
 
 # A bucket of its own: no other suite's reconciler or RGW notification sees these uploads, and
 # these reconcilers (grace 0) never take another suite's.
@@ -86,7 +86,7 @@ class ReconcileRgw(unittest.TestCase):
         self.assertEqual(set(got), set(names))
         for v in got.values():
             data = self.s3.get_object(Bucket=self.bucket, Key=v["key"])["Body"].read()
-            self.assertEqual((len(data), jpeg_size(data)), (v["bytes"], (v["width"], v["height"])))
+            self.assertEqual((len(data), image_size(data)), (v["bytes"], (v["width"], v["height"])))
 
     def process_while_serving(self, keys):
         """Starts imgsvc with the reconciler on until every key is ready; returns manifests."""

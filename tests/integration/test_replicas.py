@@ -33,10 +33,10 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "deploy"))
-from harness import Server, contract, require_bin  # noqa: E402
+from harness import Server, contract, image_size, require_bin  # noqa: E402
 from nginx_lb import NGINX, NginxLB, free_port  # noqa: E402
 from rgwnotify import Notifications, Rgw, server_env  # noqa: E402
-from test_pipeline_rgw import curl_put, feed_sizes, jpeg_size  # noqa: E402
+from test_pipeline_rgw import curl_put, feed_sizes  # noqa: E402
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
 PHOTOS = os.path.join(CORPUS, "photos")
@@ -179,7 +179,7 @@ class Replicas(unittest.TestCase):
             want = feed_sizes(data)
             for v in m["variants"]:
                 body = self.rgw.get(self.bucket, v["key"])
-                self.assertEqual(jpeg_size(body), want[v["name"]], v["key"])
+                self.assertEqual(image_size(body), want[v["name"]], v["key"])
         self.assertEqual(self.rgw.keys(self.bucket, "delete/"), [], "temps left under delete/")
 
         # none processed twice
