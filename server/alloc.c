@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -13,15 +14,29 @@
 static struct srv_alloc the_alloc = {"glibc", 0, "none"};
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-/* MALLOC_ARENA_MAX as glibc reads it: a positive decimal number, or 0 when unset or not one. */
-static int env_arenas(void)
+/* A positive decimal number of arenas from `v` up to `stop` (a character or the end), else 0. */
+static int arenas_value(const char *v, char stop)
 {
-    const char *v = getenv("MALLOC_ARENA_MAX");
     if (v == NULL || *v == '\0')
         return 0;
     char *end = NULL;
     long n = strtol(v, &end, 10);
-    return end != v && *end == '\0' && n > 0 && n <= 1024 ? (int)n : 0;
+    return end != v && (*end == '\0' || *end == stop) && n > 0 && n <= 1024 ? (int)n : 0;
+}
+
+/* The arena limit the environment sets, as glibc reads it: MALLOC_ARENA_MAX, or the tunable
+ * glibc.malloc.arena_max in GLIBC_TUNABLES (name=value pairs separated by ':'). */
+static int env_arenas(const char **from)
+{
+    int n = arenas_value(getenv("MALLOC_ARENA_MAX"), '\0');
+    *from = "MALLOC_ARENA_MAX";
+    const char *t = getenv("GLIBC_TUNABLES"), *key = "glibc.malloc.arena_max=";
+    for (const char *p = t; n == 0 && p != NULL && (p = strstr(p, key)) != NULL; p++)
+        if (p == t || p[-1] == ':') {
+            n = arenas_value(p + strlen(key), ':');
+            *from = "GLIBC_TUNABLES";
+        }
+    return n;
 }
 #endif
 
@@ -34,9 +49,10 @@ void srv_alloc_setup(void)
         the_alloc = (struct srv_alloc){"jemalloc", 0, "none"};
         return;
     }
-    int n = env_arenas();
-    if (n > 0) {
-        the_alloc = (struct srv_alloc){"glibc", n, "MALLOC_ARENA_MAX"};
+    const char *from = NULL;
+    int n = env_arenas(&from);
+    if (n > 0) { /* glibc applied it already */
+        the_alloc = (struct srv_alloc){"glibc", n, from};
         return;
     }
 #if defined(__GLIBC__) && defined(M_ARENA_MAX)

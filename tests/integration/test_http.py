@@ -331,6 +331,11 @@ class Allocator(unittest.TestCase):
             cases = [({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": ""}, "glibc", 2, "imgsvc"),
                      ({"MALLOC_ARENA_MAX": "3", "LD_PRELOAD": ""}, "glibc", 3,
                       "MALLOC_ARENA_MAX"),
+                     ({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": "",
+                       "GLIBC_TUNABLES": "glibc.malloc.check=0:glibc.malloc.arena_max=5"},
+                      "glibc", 5, "GLIBC_TUNABLES"),
+                     ({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": "",
+                       "GLIBC_TUNABLES": "glibc.malloc.arena_maxx=5"}, "glibc", 2, "imgsvc"),
                      ({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": JEMALLOC}, "jemalloc", None,
                       "none")]
         for env, allocator, arenas, source in cases:
