@@ -38,8 +38,8 @@ resize holds a few decoded images at once, and glibc gives freed memory back in 
 a leak of a few hundred bytes per request (>= 16 MiB over 30 s of these rates) moves every
 late sample and fails, and so does a jump that stays.
 imgsvc runs with the allocator the container image runs it with: glibc's malloc, which
-imgsvc limits to 2 arenas (server/alloc.c; docs/deploy.md, "Allocator"); MALLOC_ARENA_MAX and
-LD_PRELOAD are cleared so the runner's environment cannot change that.
+imgsvc limits to 2 arenas (server/alloc.c; docs/deploy.md, "Allocator"); MALLOC_ARENA_MAX,
+GLIBC_TUNABLES and LD_PRELOAD are cleared so the runner's environment cannot change that.
 
 Each test prints its figures (req/s, status counts, latency, the RSS series summary, phase
 times) for the log; nothing is asserted on time. The suite is registered only in builds
@@ -75,6 +75,8 @@ CONNECTIONS = 32
 API_KEY = "load-test-api-key-0123456789abcdef"
 TOKEN = "load-test-events-token-0123456789abcdef"
 RSS_SLACK_MIB, RSS_SLACK_FRAC = 16.0, 0.10
+# The image's allocator: imgsvc's own 2 glibc arenas, nothing from the runner's environment.
+IMAGE_ALLOCATOR = {"MALLOC_ARENA_MAX": "", "GLIBC_TUNABLES": "", "LD_PRELOAD": ""}
 UPLOAD_BODY = {"domain": "profile", "ids": {"userId": "42"}, "contentType": "image/jpeg"}
 BURST_N, BURST_THREADS, BURST_WORKERS, BURST_WAIT_S, LIVE_S = 1000, 8, 4, 240, 90
 FEED_PRESETS = ("1080", "640", "320")
@@ -108,7 +110,7 @@ class LoadServer:
         env.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1",
                     "IMGSVC_STORE_PORT": "0", "IMGSVC_DATA_DIR": os.path.join(tmpdir, "data"),
                     "IMGSVC_AUTH_MODE": "api_key", "IMGSVC_API_KEYS": API_KEY})
-        env.update({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": ""})  # imgsvc's own: 2 glibc arenas
+        env.update(IMAGE_ALLOCATOR)
         self.allocator = "glibc, 2 arenas"
         env.update(extra or {})
         self.log_path = os.path.join(tmpdir, "imgsvc.log")
@@ -378,7 +380,7 @@ class Burst(unittest.TestCase):
         env = dict(server_env(self.bucket), IMGSVC_EVENTS_TOKEN=TOKEN,
                    IMGSVC_WORKERS=str(BURST_WORKERS), IMGSVC_AUTH_MODE="api_key",
                    IMGSVC_API_KEYS=API_KEY)
-        env.update({"MALLOC_ARENA_MAX": "", "LD_PRELOAD": ""})  # as the image runs it
+        env.update(IMAGE_ALLOCATOR)
         self.srv = Server(env=env)
         self.addCleanup(self.stop_server)
         self.notes = Notifications(self.rgw, self.bucket, "imgsvc-load-" + tag)
