@@ -4,6 +4,7 @@
 #include "server/alloc.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,9 @@ static int arenas_value(const char *v, char stop)
         return 0;
     char *end = NULL;
     long n = strtol(v, &end, 10);
-    return end != v && (*end == '\0' || *end == stop) && n > 0 && n <= 1024 ? (int)n : 0;
+    if (end == v || (*end != '\0' && *end != stop) || n <= 0)
+        return 0;
+    return n < INT_MAX ? (int)n : INT_MAX;
 }
 
 /* The arena limit the environment sets, as glibc reads it: MALLOC_ARENA_MAX, or the tunable

@@ -112,6 +112,15 @@ def start_server(binary, extra_env, log_path, data_dir):
         raise RuntimeError("imgsvc did not start: " + f.read()[-2000:])
 
 
+def add_counts(counts, lock, ok, err, codes):
+    """Adds one client's tallies (codes: status or outcome -> count) to the shared counts."""
+    with lock:
+        counts["ok"] += ok
+        counts["errors"] += err
+        for k, v in codes.items():
+            counts["codes"][str(k)] = counts["codes"].get(str(k), 0) + v
+
+
 def client(port, inputs, seed, stop_at, counts, lock):
     rnd = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -136,11 +145,7 @@ def client(port, inputs, seed, stop_at, counts, lock):
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.close()
-    with lock:
-        counts["ok"] += ok
-        counts["errors"] += err
-        for k, v in codes.items():
-            counts["codes"][str(k)] = counts["codes"].get(str(k), 0) + v
+    add_counts(counts, lock, ok, err, codes)
 
 
 def ingest_client(port, inputs, seed, stop_at, counts, lock):
@@ -192,11 +197,7 @@ def ingest_client(port, inputs, seed, stop_at, counts, lock):
         else:
             err += 1
     api.close()
-    with lock:
-        counts["ok"] += ok
-        counts["errors"] += err
-        for k, v in codes.items():
-            counts["codes"][k] = counts["codes"].get(k, 0) + v
+    add_counts(counts, lock, ok, err, codes)
 
 
 def slope_mb_per_hour(points):
