@@ -6,9 +6,15 @@ presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under the p
 size is listed and its object has the preset's width; a second run is done_before for all;
 --dry-run writes nothing and tells which uploads are behind; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. POST
 /v1/objects/reprocess does the same through the service (401 without an API key, 400 for a bad
-prefix, 202 then the manifest updated). Keys use a fresh feed id per test, so other tests sharing
-the bucket do not matter."""
+prefix, 202 then the manifest updated). Keys use a fresh feed id per test, so a case's checks
+see only its own uploads.
+
+The cases run one at a time (the resource lock below): each starts a reconciler with no grace
+period on this bucket, which takes every temp in it, another case's included. Two services
+processing one upload at once is allowed (the result is the same), but it rewrites the manifest
+with a later processedAt, so a case checking that a dry run wrote nothing would see a write."""
 # ctest-fixtures: imaging_corpus rgw
+# ctest-resource-lock: rgw_bucket_reconcile
 import json
 import os
 import tempfile
