@@ -129,10 +129,18 @@ static bool admit(const struct h_request *req, struct h_response *resp,
     return true;
 }
 
-bool h_resize_admit(void *ctx)
+bool h_resize_admit(const struct h_request *req, struct h_response *resp)
 {
-    const struct h_resize_ctx *c = ctx;
-    return c->limiter == NULL || h_limiter_has_room(c->limiter);
+    const struct h_resize_ctx *c = req->route_ctx;
+    struct h_auth_principal who;
+    if (!h_guard(req, resp, c->auth, &who))
+        return false;
+    if (c->limiter == NULL || h_limiter_has_room(c->limiter))
+        return true;
+    h_resp_error(resp, req, 429, "too_many_requests",
+                 "this route is at its concurrency limit; retry after the Retry-After delay");
+    (void)h_resp_header(resp, "Retry-After", "1");
+    return false;
 }
 
 static void note_unwrapped(const struct h_request *req, struct h_response *resp)

@@ -30,10 +30,12 @@ void h_resize(const struct h_request *req, struct h_response *resp);
 void h_info(const struct h_request *req, struct h_response *resp);
 
 /*
- * The routes' admit check (server/routes.c srv_routes_admit): `ctx` is the h_resize_ctx
- * (borrowed). False when the concurrency limit and its wait queue are both full, so the server
- * refuses with 429 before reading the image.
+ * The routes' admit check (server/routes.c srv_routes_admit), from the request's headers alone
+ * (req->route_ctx is the h_resize_ctx): false with `resp` filled when the credentials are
+ * refused (401/403, as the handler would answer) or, for a caller let in, when the concurrency
+ * limit and its wait queue are both full (429 too_many_requests + Retry-After), so the server
+ * refuses before reading the image. The handler still authenticates and takes its slot itself.
  */
-bool h_resize_admit(void *ctx);
+bool h_resize_admit(const struct h_request *req, struct h_response *resp);
 
 #endif

@@ -4,8 +4,8 @@
  * Life of a request:
  *   uri_log_cb      request line read: allocate `struct rq`, keep the raw URI, start the clock
  *   access_cb #1    headers read: request id, route match (404/405/400), Content-Length vs the
- *                   route's cap (413 before any body byte is read), the admit hook
- *                   (429 + Retry-After when it is full: at once for a client waiting for
+ *                   route's cap (413 before any body byte is read), the admit hook (its
+ *                   refusal, e.g. 401 or 429 + Retry-After: at once for a client waiting for
  *                   100-continue, else its body is dropped, never buffered, then answered)
  *   access_cb #2..  body chunks appended to a capped buffer (413 once past it)
  *   access_cb last  call the handler, queue its response
@@ -59,7 +59,9 @@ struct rq {
     bool started;  /* access_cb seen once */
     bool answered; /* a response was queued */
     bool too_large;
-    bool busy; /* the admit hook refused: drop the body, answer 429 */
+    bool refused; /* the admit hook refused: drop the body, answer `refusal` */
+    struct h_response refusal;
+    char remote[64]; /* the peer's address, once asked for */
     size_t discarded;
     size_t bytes_in;
     struct srv_match_result match;
@@ -156,6 +158,30 @@ static void peer_text(struct MHD_Connection *mc, char *out, size_t cap)
                   (socklen_t)cap);
 }
 
+/* The handlers' view of a routed request: headers, query, route parameters and the body read
+ * so far (none before the last access_cb). */
+static void request_view(struct rq *r, struct h_request *req)
+{
+    *req = (struct h_request){
+        .method = r->method,
+        .path = r->raw_uri,
+        .raw_query = r->raw_query,
+        .route = r->route->pattern,
+        .request_id = r->rid,
+        .nparams = r->match.nparams,
+        .body = r->body.len ? r->body.data : NULL,
+        .body_len = r->body.len,
+        .route_ctx = r->route->ctx,
+        .conn = r->mc,
+        .lookup = lookup_cb,
+        .each = each_cb,
+    };
+    if (r->remote[0] == '\0')
+        peer_text(r->mc, r->remote, sizeof(r->remote));
+    req->remote = r->remote;
+    memcpy(req->params, r->match.params, sizeof(req->params));
+}
+
 /* Queues `resp` (consumed) on the connection with the common headers. */
 static enum MHD_Result send_response(struct rq *r, struct h_response *resp)
 {
@@ -218,14 +244,13 @@ static enum MHD_Result send_too_large(struct rq *r)
     return send_error(r, 413, "payload_too_large", msg);
 }
 
-/* The admit hook said no: 429, the code and header POST /v1/resize uses when its
- * limiter refuses later on. */
-static enum MHD_Result send_busy(struct rq *r)
+/* The admit hook's refusal (kept in `r` since the headers were read). */
+static enum MHD_Result send_refusal(struct rq *r)
 {
-    struct h_response resp = {0};
-    error_response(r, &resp, 429, "too_many_requests",
-                   "this route is at its concurrency limit; retry after the Retry-After delay");
-    (void)h_resp_header(&resp, "Retry-After", "1");
+    struct h_response resp = r->refusal;
+    memset(&r->refusal, 0, sizeof(r->refusal));
+    if (resp.status == 0)
+        error_response(r, &resp, 500, "internal", "the request was refused without an answer");
     return send_response(r, &resp);
 }
 
@@ -277,12 +302,18 @@ static enum MHD_Result on_headers(struct rq *r, const char *method)
                 return send_too_large(r);
         }
     }
-    if (!r->too_large && r->srv->opts.admit != NULL && !r->srv->opts.admit(r->route)) {
-        /* Same rule as the 413: answer now when the client waits, else drop its body first
-         * (closing on a client still sending would reset the connection before it reads). */
-        r->busy = true;
-        if (expects_continue(r))
-            return send_busy(r);
+    if (!r->too_large && r->srv->opts.admit != NULL) {
+        struct h_request req;
+        request_view(r, &req);
+        if (!r->srv->opts.admit(r->route, &req, &r->refusal)) {
+            /* Same rule as the 413: answer now when the client waits, else drop its body first
+             * (closing on a client still sending would reset the connection before it reads). */
+            r->refused = true;
+            if (expects_continue(r))
+                return send_refusal(r);
+        } else {
+            h_resp_free(&r->refusal); /* in case the hook wrote to it and admitted anyway */
+        }
     }
     return MHD_YES;
 }
@@ -295,7 +326,7 @@ static enum MHD_Result on_body(struct rq *r, const char *data, size_t *size)
     if (r->answered) { /* an early error was queued; MHD closes after sending it */
         return MHD_YES;
     }
-    if (r->busy && !r->too_large) {
+    if (r->refused && !r->too_large) {
         r->discarded += n;
         if (r->discarded > r->route->body_max) { /* over the cap as well: the 413 wins */
             r->too_large = true;
@@ -317,24 +348,8 @@ static enum MHD_Result on_body(struct rq *r, const char *data, size_t *size)
 
 static void dispatch(struct rq *r)
 {
-    struct h_request req = {
-        .method = r->method,
-        .path = r->raw_uri,
-        .raw_query = r->raw_query,
-        .route = r->route->pattern,
-        .request_id = r->rid,
-        .nparams = r->match.nparams,
-        .body = r->body.len ? r->body.data : NULL,
-        .body_len = r->body.len,
-        .route_ctx = r->route->ctx,
-        .conn = r->mc,
-        .lookup = lookup_cb,
-        .each = each_cb,
-    };
-    char remote[64];
-    peer_text(r->mc, remote, sizeof(remote));
-    req.remote = remote;
-    memcpy(req.params, r->match.params, sizeof(req.params));
+    struct h_request req;
+    request_view(r, &req);
     struct h_response resp = {0};
     r->route->fn(&req, &resp);
     if (resp.status == 0)
@@ -361,8 +376,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *mc, const cha
     srv_conn_tracker_busy(r->srv->tracker, mc);
     if (r->too_large)
         return send_too_large(r);
-    if (r->busy)
-        return send_busy(r);
+    if (r->refused)
+        return send_refusal(r);
     dispatch(r);
     return MHD_YES;
 }
@@ -452,6 +467,7 @@ static void completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
         atomic_fetch_sub(&h->inflight, 1);
     srv_match_free(&r->match);
     buf_free(&r->body);
+    h_resp_free(&r->refusal);
     free(r->raw_uri);
     free(r);
 }

@@ -39,11 +39,15 @@ struct srv_http_opts {
                          const char *code, const char *msg);
     /*
      * Optional: called with the matched route once a request's headers are in, before any body
-     * byte is read. False = the route cannot take the request now: 429 too_many_requests +
-     * Retry-After without buffering the body (at once when the client waits for 100-continue,
-     * else once it has sent the body, which is dropped). NULL = every request is admitted.
+     * byte is read (`req` has the headers, query and route parameters, no body). False = the
+     * request is refused with `resp`, which the hook fills (e.g. 401 for bad credentials, 429
+     * + Retry-After when the route is full): sent without buffering the body, at once when the
+     * client waits for 100-continue, else once it has sent the body, which is dropped. A body
+     * over the route's cap is answered 413 without calling the hook. NULL = every request is
+     * admitted.
      */
-    bool (*admit)(const struct srv_route *route);
+    bool (*admit)(const struct srv_route *route, const struct h_request *req,
+                  struct h_response *resp);
 };
 
 /* Starts listening and serving. NULL with a message in `e` (e.g. the port is taken). */

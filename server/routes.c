@@ -70,10 +70,11 @@ size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES
     return n;
 }
 
-bool srv_routes_admit(const struct srv_route *route)
+bool srv_routes_admit(const struct srv_route *route, const struct h_request *req,
+                      struct h_response *resp)
 {
     if (route->fn == h_resize || route->fn == h_info)
-        return h_resize_admit(route->ctx);
+        return h_resize_admit(req, resp);
     return true;
 }
 

@@ -125,9 +125,11 @@ bool srv_app_s3_ready(void *arg, char *detail, size_t cap);
 size_t srv_routes_build(struct srv_app *app, struct srv_route out[SRV_MAX_ROUTES]);
 
 /* The API server's admit hook (srv_http_opts.admit): POST /v1/resize and /v1/info are refused
- * before their body is read while the image workers' limiter and wait queue are full
- * (h_resize_admit); every other route is admitted. */
-bool srv_routes_admit(const struct srv_route *route);
+ * before their body is read when the credentials are refused (401/403) or, for a caller let in,
+ * while the image workers' limiter and wait queue are full (429; h_resize_admit); every other
+ * route is admitted. */
+bool srv_routes_admit(const struct srv_route *route, const struct h_request *req,
+                      struct h_response *resp);
 
 /* Once the embedded store listens on `port`: presigned URLs point at it unless
  * IMGSVC_PUBLIC_ENDPOINT says otherwise (the port may have been 0 = any). */

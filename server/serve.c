@@ -266,7 +266,7 @@ int srv_serve(const struct srv_config *cfg)
         .routes = routes,
         .nroutes = nroutes,
         .name = "api",
-        .admit = srv_routes_admit, /* early 429 on a full resize limiter */
+        .admit = srv_routes_admit, /* early 401/429 for /v1/resize and /v1/info */
     };
     the_http = srv_http_new(&ho, &e);
     if (the_http == NULL) {

@@ -4,7 +4,12 @@ costs no upload. A client that waits for 100-continue gets the 429 instead of th
 no body; a client that sends its body at once gets the 429 after it (the body is dropped, never
 buffered) on a connection that stays usable. The slot is held by a background loop of resizes of
 the corpus' 108 MP photo with IMGSVC_RESIZE_CONCURRENCY=1 and IMGSVC_RESIZE_QUEUE=0; probes retry
-while they land in a gap between two of those resizes (no timing assumptions)."""
+while they land in a gap between two of those resizes (no timing assumptions).
+
+With API keys on, the hook authenticates first: bad or missing credentials get 401 (before the
+body for a client that waits, after it otherwise) even while the slot is busy, and only a caller
+let in is told to retry. A bad-key probe counts as "while busy" when the good-key probes just
+before and after it were both early 429s."""
 # ctest-fixtures: imaging_corpus
 import json
 import os
@@ -49,8 +54,9 @@ def read_response(sock):
 class Holder:
     """Keeps the only resize slot busy: POSTs the big photo again and again until stopped."""
 
-    def __init__(self, srv):
+    def __init__(self, srv, headers=None):
         self.srv = srv
+        self.headers = headers
         self.big = read("formats", "large-108mp.jpg")
         self.statuses = []
         self.stop = threading.Event()
@@ -59,7 +65,8 @@ class Holder:
 
     def _run(self):
         while not self.stop.is_set():
-            st, _, _ = self.srv.request("POST", "/v1/resize?w=1080", body=self.big, timeout=300)
+            st, _, _ = self.srv.request("POST", "/v1/resize?w=1080", body=self.big,
+                                        headers=self.headers, timeout=300)
             self.statuses.append(st)
 
     def finish(self):
@@ -68,12 +75,17 @@ class Holder:
         return self.statuses
 
 
-class ResizeBusy(unittest.TestCase):
+class BusyBase:
+    """The server (one resize slot, no queue, plus ENV), the probes and the access log lookup
+    both classes share."""
+    ENV = {}
+
     def setUp(self):
         require_bin(self)
         if not os.path.isfile(os.path.join(CORPUS, "MANIFEST")):
             self.skipTest(f"image corpus not found in IMGSVC_CORPUS_DIR='{CORPUS}'")
-        self.srv = Server(env={"IMGSVC_RESIZE_CONCURRENCY": "1", "IMGSVC_RESIZE_QUEUE": "0"})
+        self.srv = Server(env=dict(self.ENV, IMGSVC_RESIZE_CONCURRENCY="1",
+                                   IMGSVC_RESIZE_QUEUE="0"))
         self.tiny = read("formats", "tiny.png")
 
     def tearDown(self):
@@ -85,14 +97,15 @@ class ResizeBusy(unittest.TestCase):
         self.assertIsNotNone(rec, f"no access log line for {rid}")
         return rec
 
-    def probe_expect_continue(self, path, rid):
-        """Headers only, waiting for 100-continue. The final answer when it came before the
-        body (a refusal), else None (admitted: the body is sent and its answer dropped)."""
+    def probe_expect_continue(self, path, rid, extra=""):
+        """Headers only (plus `extra` header lines), waiting for 100-continue. The final answer
+        when it came before the body (a refusal), else None (admitted: the body is sent and its
+        answer dropped)."""
         s = self.srv.raw_socket(timeout=300)
         try:
             s.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {rid}\r\n"
                        f"Content-Type: application/octet-stream\r\nExpect: 100-continue\r\n"
-                       f"Content-Length: {len(self.tiny)}\r\n\r\n").encode())
+                       f"{extra}Content-Length: {len(self.tiny)}\r\n\r\n").encode())
             st, hdrs, body = read_response(s)
             if st == 100:
                 s.sendall(self.tiny)
@@ -102,6 +115,8 @@ class ResizeBusy(unittest.TestCase):
         finally:
             s.close()
 
+
+class ResizeBusy(BusyBase, unittest.TestCase):
     def test_429_before_the_body_when_the_client_waits_for_100_continue(self):
         holder = Holder(self.srv)
         got = {}
@@ -169,6 +184,72 @@ class ResizeBusy(unittest.TestCase):
         contract().check("POST", "/v1/resize?w=10", st, hdrs, body)
         rec = self.access_log(rid)
         self.assertEqual((rec["status"], rec["bytesIn"]), (429, len(self.tiny)), rec)
+
+
+
+class ResizeBusyAuth(BusyBase, unittest.TestCase):
+    KEY = "resize-busy-api-key-0123456789abcdef"
+    ENV = {"IMGSVC_API_KEYS": KEY}
+
+    def probe_naive(self, rid, extra):
+        """Headers and body at once; (status, headers, body) and the /healthz status asked on the
+        same connection afterwards."""
+        s = self.srv.raw_socket(timeout=300)
+        try:
+            s.sendall((f"POST /v1/resize?w=10 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       f"X-Request-Id: {rid}\r\n{extra}Content-Length: {len(self.tiny)}\r\n\r\n"
+                       ).encode() + self.tiny)
+            ans = read_response(s)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return ans, read_response(s)[0]
+        finally:
+            s.close()
+
+    def test_bad_credentials_get_401_not_429_while_busy(self):
+        good = f"X-Api-Key: {self.KEY}\r\n"
+        bads = {"wrong": "X-Api-Key: not-the-key-0123456789abcdef00000\r\n", "none": ""}
+        holder = Holder(self.srv, headers={"X-Api-Key": self.KEY})
+        bracketed, refusals = [], []
+        try:
+            deadline = time.time() + 240
+            i = 0
+            while time.time() < deadline and len(bracketed) < 2:
+                i += 1
+                before = self.probe_expect_continue("/v1/resize?w=10", f"auth-good-{i}a", good)
+                kind = "wrong" if i % 2 else "none"
+                rid = f"auth-bad-{i}"
+                ans = self.probe_expect_continue("/v1/info", rid, bads[kind])
+                naive_rid = f"auth-naive-{i}"
+                naive, after_naive = self.probe_naive(naive_rid, bads[kind])
+                after = self.probe_expect_continue("/v1/resize?w=10", f"auth-good-{i}b", good)
+                refusals.append((rid, kind, ans, naive_rid, naive, after_naive))
+                busy = [a is not None and a[0] == 429 for a in (before, after)]
+                if all(busy):
+                    bracketed.append(rid)
+                elif not any(busy):
+                    time.sleep(0.02)
+        finally:
+            statuses = holder.finish()
+        self.assertTrue(statuses and all(st in (200, 429) for st in statuses), statuses)
+        self.assertEqual(len(bracketed), 2, "no bad-key probe landed while the slot was busy")
+        for rid, kind, ans, naive_rid, naive, after_naive in refusals:
+            self.assertIsNotNone(ans, f"{rid} ({kind} key) was sent 100 Continue")
+            st, hdrs, body = ans
+            doc = json.loads(body)
+            self.assertEqual((st, doc["error"]["code"]), (401, "unauthenticated"), (rid, kind))
+            self.assertIn("www-authenticate", hdrs)
+            self.assertEqual(hdrs["x-request-id"], rid)
+            contract().check("POST", "/v1/info", st, hdrs, body)
+            st, hdrs, body = naive
+            self.assertEqual((st, json.loads(body)["error"]["code"]), (401, "unauthenticated"))
+            self.assertEqual(after_naive, 200, "the connection was not usable after the 401")
+            contract().check("POST", "/v1/resize?w=10", st, hdrs, body)
+        for rid in bracketed:
+            rec = self.access_log(rid)
+            self.assertEqual((rec["status"], rec["bytesIn"], rec.get("errorCode")),
+                             (401, 0, "unauthenticated"), rec)  # answered before the body
+        rec = self.access_log(refusals[-1][3])
+        self.assertEqual((rec["status"], rec["bytesIn"]), (401, len(self.tiny)), rec)
 
 
 if __name__ == "__main__":
