@@ -422,9 +422,10 @@ static enum err_code plan_all(const struct img_probe *probe, const struct img_pr
     return ERR_OK;
 }
 
-enum err_code img_variants_make(const void *buf, size_t len, const struct img_probe *probe,
-                                const struct img_preset *presets, int n, struct img_variants *out,
-                                struct img_pixels *thumb, struct img_error *e)
+static enum err_code variants_make(const void *buf, size_t len, const struct img_probe *probe,
+                                   const struct img_preset *presets, int n,
+                                   struct img_variants *out, struct img_pixels *thumb,
+                                   struct img_error *e)
 {
     enum err_code rc = ERR_OK;
     struct img_geometry plans[IMG_PRESET_MAX];
@@ -472,8 +473,8 @@ cleanup:
     return rc;
 }
 
-enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct img_probe *probe,
-                                     struct img_pixels *px, struct img_error *e)
+static enum err_code placeholder_pixels(const void *buf, size_t len, const struct img_probe *probe,
+                                        struct img_pixels *px, struct img_error *e)
 {
     enum err_code rc = ERR_OK;
     VipsObject *pool = VIPS_OBJECT(vips_image_new());
@@ -488,6 +489,48 @@ enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct i
     g_object_unref(pool);
     img_vips_orc_unlock();
     return rc;
+}
+
+/* The two entry points' arguments and answer, for img_vips_on_worker. */
+struct call {
+    const void *buf;
+    size_t len;
+    const struct img_probe *probe;
+    const struct img_preset *presets;
+    int n;
+    struct img_variants *out;
+    struct img_pixels *px;
+    struct img_error *e;
+    enum err_code rc;
+};
+
+static void call_variants_make(void *arg)
+{
+    struct call *c = arg;
+    c->rc = variants_make(c->buf, c->len, c->probe, c->presets, c->n, c->out, c->px, c->e);
+}
+
+static void call_placeholder_pixels(void *arg)
+{
+    struct call *c = arg;
+    c->rc = placeholder_pixels(c->buf, c->len, c->probe, c->px, c->e);
+}
+
+enum err_code img_variants_make(const void *buf, size_t len, const struct img_probe *probe,
+                                const struct img_preset *presets, int n, struct img_variants *out,
+                                struct img_pixels *thumb, struct img_error *e)
+{
+    struct call c = {buf, len, probe, presets, n, out, thumb, e, ERR_OK};
+    img_vips_on_worker(call_variants_make, &c);
+    return c.rc;
+}
+
+enum err_code img_placeholder_pixels(const void *buf, size_t len, const struct img_probe *probe,
+                                     struct img_pixels *px, struct img_error *e)
+{
+    struct call c = {buf, len, probe, NULL, 0, NULL, px, e, ERR_OK};
+    img_vips_on_worker(call_placeholder_pixels, &c);
+    return c.rc;
 }
 
 void img_variants_free(struct img_variants *v)

@@ -62,6 +62,31 @@ void img_vips_orc_unlock(void)
     pthread_mutex_unlock(&orc_mu);
 }
 
+struct on_worker {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static gpointer on_worker_main(gpointer p)
+{
+    struct on_worker *w = p;
+    w->fn(w->arg);
+    return NULL;
+}
+
+void img_vips_on_worker(void (*fn)(void *arg), void *arg)
+{
+    struct on_worker w = {fn, arg};
+    GThread *t =
+        vips_thread_isvips() ? NULL : vips_g_thread_new("imgsvc-imaging", on_worker_main, &w);
+    if (t == NULL) {
+        vips_error_clear(); /* a failed start left a message that is not the image's */
+        fn(arg);
+        return;
+    }
+    g_thread_join(t); /* also drops the thread's reference */
+}
+
 /* The rotation that makes EXIF orientation `o` upright, for the pure turns 1, 3, 6 and 8. */
 static int quarter_turns(int o)
 {
@@ -161,6 +186,13 @@ static void turn_strip(VipsRegion *region, const VipsRect *area, const struct tu
         turn_rows(p, lskip, area->top, area->height, in->Xsize, in->Ysize, c->q, ps, c->out);
 }
 
+/* The "postclose" handler of a turned image: frees its pixels. */
+static void free_pixels(VipsImage *im, gpointer pixels)
+{
+    (void)im;
+    g_free(pixels);
+}
+
 /*
  * `*out` (t[0]) = `in` turned clockwise by `q` quarter turns, in memory. `in` is read once, top
  * to bottom (a sequential load or a lazy reduction is fine), and each strip is turned as it
@@ -178,12 +210,25 @@ static int turn(VipsImage *in, int q, VipsImage **t, VipsImage **out)
     *out = in;
     if (c.q == 0)
         return 0;
-    t[0] = c.out = vips_image_new_memory();
-    vips_image_init_fields(c.out, odd ? in->Ysize : in->Xsize, odd ? in->Xsize : in->Ysize,
-                           in->Bands, in->BandFmt, in->Coding, in->Type, odd ? in->Yres : in->Xres,
-                           odd ? in->Xres : in->Yres);
-    if (vips_image_write_prepare(c.out))
+    int ow = odd ? in->Ysize : in->Xsize, oh = odd ? in->Xsize : in->Ysize;
+    size_t size = VIPS_IMAGE_SIZEOF_PEL(in) * (size_t)ow * (size_t)oh;
+    /* every byte is written below, so not zeroed (vips_image_write_prepare's memory is, by
+     * vips_tracked_malloc: ~20 MB a photo for nothing); freed when the image closes */
+    void *pixels = g_try_malloc(size);
+    if (pixels == NULL) {
+        vips_error("imgsvc", "out of memory for a %d x %d turn", ow, oh);
         return -1;
+    }
+    t[0] = c.out = vips_image_new_from_memory(pixels, size, ow, oh, in->Bands, in->BandFmt);
+    if (c.out == NULL) {
+        g_free(pixels);
+        return -1;
+    }
+    g_signal_connect(c.out, "postclose", G_CALLBACK(free_pixels), pixels);
+    c.out->Coding = in->Coding;
+    c.out->Type = in->Type;
+    c.out->Xres = odd ? in->Yres : in->Xres;
+    c.out->Yres = odd ? in->Xres : in->Yres;
     VipsRegion *region = vips_region_new(in);
     int r = 0;
     for (int top = 0; r == 0 && top < in->Ysize; top += TURN_STRIP_LINES) {

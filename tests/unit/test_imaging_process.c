@@ -1,13 +1,17 @@
 /*
  * Unit tests for imaging/ entry points (img_process, img_info, img_resize) on small images
- * made by libvips: variant sizes and formats, the multipart policy, option errors, limits.
+ * made by libvips: variant sizes and formats, the multipart policy, option errors, limits, and
+ * the libvips thread the pixel work runs on (img_vips_on_worker).
  */
 #include "t.h"
 
 #include <vips/vips.h>
 
+#include <pthread.h>
+
 #include "imaging/img_init.h"
 #include "imaging/img_process.h"
+#include "imaging/img_vips_internal.h"
 
 /* A w x h gradient JPEG (RGB), or PNG (RGBA). Caller g_free()s. */
 static void *make_image(int w, int h, bool png, size_t *len)
@@ -176,6 +180,72 @@ TEST(two_steps_give_what_process_gives)
     REQUIRE(img_process_begin("not an image", 12, NULL, &prep, &two, &e) != ERR_OK);
     CHECK(two.origin == NULL);
     CHECK_INT(e.reason, IMG_R_UNSUPPORTED_FORMAT);
+    g_free(jpg);
+}
+
+/* Where img_vips_on_worker ran its function. */
+struct where {
+    bool isvips;
+    pthread_t thread;
+};
+
+static void note_thread(void *arg)
+{
+    struct where *w = arg;
+    w->isvips = vips_thread_isvips();
+    w->thread = pthread_self();
+}
+
+/* img_process on a JPEG from a libvips thread (where img_vips_on_worker runs it in place). */
+struct from_vips {
+    const void *jpg;
+    size_t len;
+    struct img_result res;
+    enum err_code rc;
+    struct where inner;
+    pthread_t self;
+};
+
+static gpointer process_on_vips_thread(gpointer arg)
+{
+    struct from_vips *f = arg;
+    struct img_error e = {0};
+    f->self = pthread_self();
+    img_vips_on_worker(note_thread, &f->inner);
+    f->rc = img_process(f->jpg, f->len, NULL, presets, 3, &f->res, &e);
+    return NULL;
+}
+
+TEST(pixel_work_runs_on_a_libvips_thread_with_the_same_bytes)
+{
+    size_t len = 0;
+    void *jpg = make_image(300, 150, false, &len);
+    REQUIRE(jpg != NULL);
+    /* from a thread of ours: on a new libvips thread, and back here once it has ended */
+    struct where w = {0};
+    img_vips_on_worker(note_thread, &w);
+    CHECK(w.isvips);
+    CHECK(!pthread_equal(w.thread, pthread_self()));
+    CHECK(!vips_thread_isvips());
+    /* from a libvips thread: in place, and the outputs are the bytes a thread of ours gets */
+    struct img_result here;
+    struct img_error e = {0};
+    REQUIRE(img_process(jpg, len, NULL, presets, 3, &here, &e) == ERR_OK);
+    struct from_vips f = {.jpg = jpg, .len = len, .rc = ERR_INTERNAL};
+    GThread *t = vips_g_thread_new("test", process_on_vips_thread, &f);
+    REQUIRE(t != NULL);
+    g_thread_join(t);
+    CHECK(f.inner.isvips);
+    CHECK(pthread_equal(f.inner.thread, f.self));
+    REQUIRE(f.rc == ERR_OK);
+    CHECK_INT(f.res.variants.count, here.variants.count);
+    for (int i = 0; i < here.variants.count && i < f.res.variants.count; i++)
+        CHECK(f.res.variants.items[i].len == here.variants.items[i].len &&
+              memcmp(f.res.variants.items[i].data, here.variants.items[i].data,
+                     here.variants.items[i].len) == 0);
+    CHECK(strcmp(f.res.facts.blurhash, here.facts.blurhash) == 0);
+    img_result_free(&here);
+    img_result_free(&f.res);
     g_free(jpg);
 }
 
