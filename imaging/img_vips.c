@@ -77,10 +77,13 @@ static gpointer on_worker_main(gpointer p)
 void img_vips_on_worker(void (*fn)(void *arg), void *arg)
 {
     struct on_worker w = {fn, arg};
-    GThread *t =
-        vips_thread_isvips() ? NULL : vips_g_thread_new("imgsvc-imaging", on_worker_main, &w);
+    if (vips_thread_isvips()) {
+        fn(arg);
+        return;
+    }
+    GThread *t = vips_g_thread_new("imgsvc-imaging", on_worker_main, &w);
     if (t == NULL) {
-        vips_error_clear(); /* a failed start left a message that is not the image's */
+        vips_error_clear(); /* the failed start's message is not the image's */
         fn(arg);
         return;
     }

@@ -65,7 +65,7 @@ void img_vips_orc_unlock(void);
  * libvips keeps its per-thread region buffer caches for its own threads only; on any other
  * thread a pipeline pulled with vips_region_prepare (img_vips_reduce_upright's turns) mallocs,
  * zeroes and frees every stage's buffer for every strip: ~1,700 allocations and ~300 MB zeroed
- * per 12 MP photo, ~10 % of its imaging CPU (docs/imaging.md). The thread's caches are freed
+ * per 12 MP photo, 5-8 % of its imaging CPU (docs/imaging.md). The thread's caches are freed
  * when it ends.
  */
 void img_vips_on_worker(void (*fn)(void *arg), void *arg);
