@@ -186,7 +186,6 @@ class ResizeBusy(BusyBase, unittest.TestCase):
         self.assertEqual((rec["status"], rec["bytesIn"]), (429, len(self.tiny)), rec)
 
 
-
 class ResizeBusyAuth(BusyBase, unittest.TestCase):
     KEY = "resize-busy-api-key-0123456789abcdef"
     ENV = {"IMGSVC_API_KEYS": KEY}
