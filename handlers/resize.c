@@ -104,6 +104,14 @@ bool h_resize_parse_preset(const struct h_request *req, struct h_response *resp,
     return true;
 }
 
+/* The 429 for a caller let in while the image slots are full; returns false. */
+static bool too_busy(const struct h_request *req, struct h_response *resp, const char *msg)
+{
+    h_resp_error(resp, req, 429, "too_many_requests", "%s", msg);
+    (void)h_resp_header(resp, "Retry-After", "1");
+    return false;
+}
+
 /* Authenticates, takes a slot, unwraps and probes. On false `resp` holds the refusal. */
 static bool admit(const struct h_request *req, struct h_response *resp,
                   const struct h_resize_ctx *ctx, struct img_span *img, struct img_probe *probe,
@@ -119,13 +127,8 @@ static bool admit(const struct h_request *req, struct h_response *resp,
         img_refusal(req, resp, &ie);
         return false;
     }
-    enum err_code rc = h_limiter_acquire(ctx->limiter);
-    if (rc != ERR_OK) {
-        h_resp_error(resp, req, 429, "too_many_requests",
-                     "the image workers are busy; retry after the Retry-After delay");
-        (void)h_resp_header(resp, "Retry-After", "1");
-        return false;
-    }
+    if (h_limiter_acquire(ctx->limiter) != ERR_OK)
+        return too_busy(req, resp, "the image workers are busy; retry after the Retry-After delay");
     return true;
 }
 
@@ -137,10 +140,8 @@ bool h_resize_admit(const struct h_request *req, struct h_response *resp)
         return false;
     if (c->limiter == NULL || h_limiter_has_room(c->limiter))
         return true;
-    h_resp_error(resp, req, 429, "too_many_requests",
-                 "this route is at its concurrency limit; retry after the Retry-After delay");
-    (void)h_resp_header(resp, "Retry-After", "1");
-    return false;
+    return too_busy(req, resp,
+                    "this route is at its concurrency limit; retry after the Retry-After delay");
 }
 
 static void note_unwrapped(const struct h_request *req, struct h_response *resp)
