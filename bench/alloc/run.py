@@ -18,12 +18,17 @@ sequence for every configuration, so each sees the same requests in the same ord
 --workload ingest drives the event pipeline instead, as phones do: each client presigns an
 upload (POST /v1/uploads, domain feed), PUTs a corpus photo to the embedded store's presigned
 URL, which runs the pipeline (decode, three variants, placeholders, origin, manifest), and polls
-GET /v1/uploads/{id} until it is ready before the next one; the result adds the server's CPU
-per upload.
+GET /v1/uploads/{id} until it is ready, then deletes the upload's origin, variants and manifest
+(SigV4-signed DELETEs to the store; --keep-outputs keeps them: ~2.8 MB an upload, ~100 GB for
+an hour) before the next one; the result adds the server's CPU per upload.
+
+Each configuration's data folder (a temporary folder with the store's objects and the server's
+log) is removed after the server stops cleanly; it is kept, and its path printed, when the
+server exits otherwise or with --keep-data.
 
 usage: bench/alloc/run.py [--bin build/imgsvc] [--corpus DIR] [--duration 600] [--clients 4]
                           [--interval 5] [--configs imgsvc,glibc,arena2,jemalloc] [--quick]
-                          [--parallel] [--workload resize|ingest]
+                          [--parallel] [--workload resize|ingest] [--keep-outputs] [--keep-data]
 
 The corpus is $IMGSVC_CORPUS_DIR or ~/.cache/imgsvc/corpus (see bench/imaging/imaging_run.sh
 to build it). Requests only go to 127.0.0.1. --quick: 20 seconds per configuration.
@@ -32,11 +37,15 @@ machine loads them all alike; sequential runs are fairer to each one's throughpu
 machine.
 """
 import argparse
+import datetime
+import hashlib
+import hmac
 import http.client
 import json
 import os
 import platform
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -56,6 +65,8 @@ CONFIGS = {
                  "env": {"LD_PRELOAD": JEMALLOC}},
 }
 FORMATS = ["jpeg", "webp", "png"]
+# the embedded store's keys, set explicitly (the ingest clients sign their DELETEs with them)
+STORE_ACCESS, STORE_SECRET = "imgsvc-alloc", "imgsvc-alloc-secret"
 
 
 def read_status(pid):
@@ -92,7 +103,9 @@ def start_server(binary, extra_env, log_path, data_dir):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("IMGSVC_", "MALLOC_", "LD_PRELOAD", "AWS_"))}
     env.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1", "IMGSVC_STORE_PORT": "0",
-                "IMGSVC_DATA_DIR": data_dir, "IMGSVC_RESIZE_QUEUE": "64"})
+                "IMGSVC_DATA_DIR": data_dir, "IMGSVC_RESIZE_QUEUE": "64",
+                "IMGSVC_STORE_ACCESS_KEY_ID": STORE_ACCESS,
+                "IMGSVC_STORE_SECRET_ACCESS_KEY": STORE_SECRET})
     env.update(extra_env)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=log)
@@ -148,8 +161,49 @@ def client(port, inputs, seed, stop_at, counts, lock):
     add_counts(counts, lock, ok, err, codes)
 
 
-def ingest_client(port, inputs, seed, stop_at, counts, lock):
-    """Presign, PUT to the embedded store, poll until ready; one upload at a time."""
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def delete_outputs(doc, keep):
+    """Deletes an upload's origin, variants and manifest from the embedded store (a SigV4-signed
+    DELETE each, with the store's loopback credentials, in the presigned URL's region), so that a
+    long run does not fill the disk; nothing when `keep`. Returns how many DELETEs failed."""
+    if keep:
+        return 0
+    u = urllib.parse.urlsplit(doc["url"])
+    q = urllib.parse.parse_qs(u.query)
+    access, date, region, service, _ = q["X-Amz-Credential"][0].split("/")
+    bucket = u.path.lstrip("/").split("/", 1)[0]
+    keys = list(doc["variants"].values()) + [doc["manifest"]]
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    failed = 0
+    for key in keys:
+        path = "/" + bucket + "/" + urllib.parse.quote(key, safe="/-_.~")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        host = f"{u.hostname}:{u.port}"
+        canon = (f"DELETE\n{path}\n\nhost:{host}\nx-amz-content-sha256:{EMPTY_SHA256}\n"
+                 f"x-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{EMPTY_SHA256}")
+        scope = f"{day}/{region}/{service}/aws4_request"
+        sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n" + hashlib.sha256(canon.encode()).hexdigest()
+        k = ("AWS4" + STORE_SECRET).encode()
+        for part in (day, region, service, "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        conn.request("DELETE", path, headers={
+            "Host": host, "x-amz-date": amz, "x-amz-content-sha256": EMPTY_SHA256,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={access}/{scope}, "
+                             f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
+        r = conn.getresponse()
+        r.read()
+        failed += r.status != 204
+    conn.close()
+    return failed
+
+
+def ingest_client(port, inputs, seed, stop_at, counts, lock, keep=False):
+    """Presign, PUT to the embedded store, poll until ready, delete the outputs (unless `keep`);
+    one upload at a time."""
     rnd = random.Random(seed)
     feed = f"alloc-{seed}"
     api = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -187,6 +241,8 @@ def ingest_client(port, inputs, seed, stop_at, counts, lock):
                 if outcome not in ("pending", "unknown"):
                     break
                 time.sleep(0.02)
+            if outcome == "ready" and delete_outputs(doc, keep):
+                outcome = "delete_failed"
         except (OSError, ValueError, KeyError, http.client.HTTPException) as ex:
             outcome = type(ex).__name__
             api.close()
@@ -221,9 +277,13 @@ def run_config(name, args, inputs):
     lock = threading.Lock()
     t0 = time.time()
     stop_at = t0 + args.duration
-    target = ingest_client if args.workload == "ingest" else client
-    threads = [threading.Thread(target=target, args=(port, inputs, 1000 + i, stop_at, counts,
-                                                     lock)) for i in range(args.clients)]
+    if args.workload == "ingest":
+        threads = [threading.Thread(target=ingest_client, args=(
+            port, inputs, 1000 + i, stop_at, counts, lock, args.keep_outputs))
+            for i in range(args.clients)]
+    else:
+        threads = [threading.Thread(target=client, args=(port, inputs, 1000 + i, stop_at, counts,
+                                                         lock)) for i in range(args.clients)]
     for t in threads:
         t.start()
     samples = []
@@ -246,6 +306,12 @@ def run_config(name, args, inputs):
         proc.kill()
         rc = "killed"
     elapsed = time.time() - t0
+    if rc != 0:  # kept: the server's log says why it did not stop cleanly
+        print(f"run.py: {name}: imgsvc exited {rc}; its log and data: {data_dir}", file=sys.stderr)
+    elif args.keep_data:
+        print(f"run.py: {name}: data kept in {data_dir}", file=sys.stderr)
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
     rss = [(s[0], s[1]) for s in samples]
     warm = [v for t, v in rss if t >= min(60.0, args.duration / 4)]
     last_q = [v for t, v in rss if t >= args.duration * 0.75]
@@ -310,6 +376,10 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--workload", choices=("resize", "ingest"), default="resize",
                     help="resize: POST /v1/resize; ingest: presigned uploads through the pipeline")
+    ap.add_argument("--keep-outputs", action="store_true",
+                    help="ingest: keep each upload's outputs (by default deleted once ready)")
+    ap.add_argument("--keep-data", action="store_true",
+                    help="keep each configuration's data folder (removed after a clean stop)")
     ap.add_argument("--parallel", action="store_true",
                     help="run the configurations at the same time (same machine load for all)")
     args = ap.parse_args()
