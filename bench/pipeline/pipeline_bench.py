@@ -41,6 +41,7 @@ import argparse
 import concurrent.futures
 import http.client
 import json
+import math
 import os
 import platform
 import random
@@ -152,11 +153,12 @@ class CpuMeter:
 
 
 def pct(values, p):
-    """The p-th percentile (nearest rank) of values, in milliseconds, rounded."""
+    """The p-th percentile (nearest rank: the ceil(p/100 * n)-th smallest) of values, in
+    milliseconds, rounded. The p99 of 100 uploads is the 99th, not the largest."""
     if not values:
         return None
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, math.ceil(p * len(s) / 100) - 1))
     return round(s[k] * 1000, 1)
 
 
