@@ -34,6 +34,7 @@ import threading
 import time
 import unittest
 import warnings
+import weakref
 
 try:
     import jsonschema
@@ -259,8 +260,11 @@ class Server:
         full = {k: v for k, v in os.environ.items() if not k.startswith("IMGSVC_") or k in (
             "IMGSVC_BIN", "IMGSVC_SOURCE_DIR", "IMGSVC_BUILD_DIR", "IMGSVC_SHARED_DIR",
             "IMGSVC_CORPUS_DIR")}
-        # The embedded S3 store runs too (no IMGSVC_S3_ENDPOINT): any free port, a private folder.
+        # The embedded S3 store runs too (no IMGSVC_S3_ENDPOINT): any free port, a private folder,
+        # removed by stop() or, for a server a test only waited on or never stopped, when this
+        # object goes or the test process exits.
         self.data_dir = tempfile.mkdtemp(prefix="imgsvc-data-")
+        self._remove_data = weakref.finalize(self, shutil.rmtree, self.data_dir, True)
         full.update({"IMGSVC_PORT": "0", "IMGSVC_LISTEN_ADDR": "127.0.0.1",
                      "IMGSVC_STORE_PORT": "0", "IMGSVC_DATA_DIR": self.data_dir})
         full.update(env or {})
@@ -338,7 +342,7 @@ class Server:
             sys.stderr.write(f"imgsvc did not stop within {timeout} s; its last log lines:\n"
                              + "".join(self.lines[-80:]))
         self._reader.join(5)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self._remove_data()
         if rc != 0:
             sys.stderr.write(f"imgsvc exited with {rc}; its last log lines:\n"
                              + "".join(self.lines[-80:]))
