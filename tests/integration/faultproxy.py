@@ -14,6 +14,10 @@ failing load balancer):
 
 Probabilities are per request (`p500`, `p503`, `preset`, `pslow`, drawn from one seeded random
 generator); `counts` tells how many of each were injected and how many requests were seen.
+`journal` lists every forwarded request in the order its body was received: method, target
+(the request line's path and query), the upstream's status, and the monotonic times at which
+the request was complete (`t_in`) and the upstream had answered (`t_out`, before the answer
+or fault goes back to the client), so a test can check what a client did after what.
 `Expect: 100-continue` is answered by the proxy itself and not forwarded (the body is read
 first); nothing else is changed. Keep-alive is supported towards the client; every request
 goes to the upstream on a fresh connection (so an upstream closing an idle connection is never
@@ -126,6 +130,7 @@ class FaultProxy:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.counts = {"requests": 0, **{f: 0 for f in FAULTS}}
+        self.journal = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -225,7 +230,13 @@ class FaultProxy:
                                         if not ln.lower().startswith(b"expect:"))
                 body, cbuf = _read_body(client, cbuf, hdrs, no_body=(
                     "content-length" not in hdrs and "transfer-encoding" not in hdrs))
+                entry = {"method": method, "target": reqline.split(" ")[1],
+                         "t_in": time.monotonic()}
+                with self.lock:
+                    self.journal.append(entry)
                 rhead, rbody = self._upstream(method, head + body)
+                entry["status"] = int(rhead.split(b" ", 2)[1])
+                entry["t_out"] = time.monotonic()
                 if not self._answer(client, method, rhead, rbody):
                     return
                 if hdrs.get("connection", "").lower() == "close":

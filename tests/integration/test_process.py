@@ -3,7 +3,9 @@ fixture) with corpus photos (the `imaging_corpus` fixture). A photo PUT at a tem
 event naming it, shaped as Ceph RGW sends it (key as written) or as AWS does (key URL-encoded),
 end ready: the manifest and every variant are in the bucket and the temp is gone; the same
 event again is done_before; a hostile file is failed (exit 1); a malformed event or missing
-settings exit 2 with a message. Also the SNS / SQS / Lambda-SNS envelopes and --key."""
+settings exit 2 with a message. Also the SNS / SQS / Lambda-SNS envelopes and --key, and the
+order of the writes as a recording proxy sees them (outputs, then the manifest, then the temp's
+DELETE)."""
 # ctest-fixtures: imaging_corpus rgw
 import datetime
 import json
@@ -11,8 +13,10 @@ import os
 import tempfile
 import time
 import unittest
+import urllib.parse
 import uuid
 
+from faultproxy import FaultProxy
 from harness import require_bin, run_cli
 
 # A bucket of these tests' own: other suites configure notifications (and run reconcilers) on
@@ -167,8 +171,45 @@ class Process(unittest.TestCase):
         self.run_event("aws:s3", aws_encode)
 
     def test_minio_event_with_query_escaped_key_is_processed_then_done_before(self):
-        import urllib.parse
         self.run_event("minio:s3", lambda k: urllib.parse.quote_plus(k))
+
+    def test_writes_in_order_manifest_after_outputs_temp_deleted_last(self):
+        """Through a recording proxy (tests/integration/faultproxy.py, no faults): every
+        variant and the origin answered before the manifest's PUT was sent, the manifest
+        answered before the temp's DELETE was sent, and nothing written after the manifest."""
+        key = temp_key("proc-order")
+        size, etag = put_temp(self.s3, key, self.photo)
+        proxy = FaultProxy(("127.0.0.1", 7480))
+        try:
+            rc, doc, err = self.process(self.write({"Records": [s3_record("ceph:s3", key, size,
+                                                                          etag)]}),
+                                        env={"IMGSVC_S3_ENDPOINT": proxy.url})
+        finally:
+            proxy.close()
+        self.assertEqual(rc, 0, err)
+        self.assert_ready(doc["results"][0], key)
+        m = self.manifest(doc["results"][0]["manifestKey"])
+        prefix = "/" + RGW["IMGSVC_S3_BUCKET"] + "/"
+
+        def calls(method, k):
+            return [e for e in proxy.journal if e["method"] == method and
+                    urllib.parse.unquote(e["target"].split("?")[0]) == prefix + k]
+
+        outputs = [v["key"] for v in m["variants"]] + [m["origin"]["key"]]
+        manifest_put = calls("PUT", doc["results"][0]["manifestKey"])
+        self.assertEqual(len(manifest_put), 1, proxy.journal)
+        for k in outputs:
+            puts = calls("PUT", k)
+            self.assertEqual([e["status"] for e in puts], [200], k)
+            self.assertLess(puts[0]["t_out"], manifest_put[0]["t_in"],
+                            f"{k} was not answered before the manifest's PUT was sent")
+        delete = calls("DELETE", key)
+        self.assertEqual([e["status"] for e in delete], [204], proxy.journal)
+        self.assertLess(manifest_put[0]["t_out"], delete[0]["t_in"],
+                        "the temp was deleted before the manifest was written")
+        later = [e for e in proxy.journal if e["method"] in ("PUT", "POST", "DELETE") and
+                 e["t_in"] > manifest_put[0]["t_in"]]
+        self.assertEqual(later, delete, "only the temp's DELETE comes after the manifest")
 
     def test_event_from_standard_input(self):
         key = temp_key("proc-stdin")
