@@ -4,6 +4,7 @@
 #include "common/timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,27 @@ struct timespec ts_realtime_in(int64_t ms)
         ts.tv_nsec -= 1000000000L;
     }
     return ts;
+}
+
+long ts_backoff_ms(long base_ms, long max_ms, int retry, uint64_t rnd)
+{
+    if (base_ms <= 0 || max_ms <= 0)
+        return 0;
+    long ceiling = base_ms;
+    for (int i = 0; i < retry && ceiling < max_ms; i++)
+        ceiling = ceiling > max_ms / 2 ? max_ms : ceiling * 2;
+    if (ceiling > max_ms)
+        ceiling = max_ms;
+    return (long)(rnd % ((uint64_t)ceiling + 1));
+}
+
+void ts_sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 static size_t fmt_tm(time_t t, const char *fmt, char *out, size_t cap)

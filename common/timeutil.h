@@ -27,6 +27,14 @@ int64_t ts_now_mono_ns(void);
 /* The realtime clock `ms` milliseconds from now, for pthread_cond_timedwait. */
 struct timespec ts_realtime_in(int64_t ms);
 
+/* Full-jitter backoff before retry number `retry` (0 = the first retry): a value in
+ * [0, min(max_ms, base_ms * 2^retry)] picked with the random `rnd`; 0 when base_ms or max_ms
+ * is 0 or less. Never overflows, whatever `retry`. */
+long ts_backoff_ms(long base_ms, long max_ms, int retry, uint64_t rnd);
+
+/* Sleeps `ms` milliseconds (none when 0 or less), resuming after signals. */
+void ts_sleep_ms(long ms);
+
 size_t ts_rfc3339(time_t t, char *out, size_t cap);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" from milliseconds since the epoch. */
 size_t ts_rfc3339_ms(int64_t ms, char *out, size_t cap);

@@ -140,24 +140,21 @@ bool h_pipe_transient(enum err_code c)
     return c == ERR_UPSTREAM || c == ERR_TIMEOUT || c == ERR_IO;
 }
 
+long h_pipe_backoff_ms(const struct h_pipeline *p, int attempt, uint64_t rnd)
+{
+    return attempt < 2 ? 0
+                       : ts_backoff_ms(p->cfg.retry_base_ms, p->cfg.retry_max_ms, attempt - 2, rnd);
+}
+
 void h_pipe_backoff(const struct h_pipeline *p, int attempt)
 {
-    long cap = p->cfg.retry_base_ms;
-    for (int i = 2; i < attempt && cap < p->cfg.retry_max_ms; i++)
-        cap *= 2;
-    if (cap > p->cfg.retry_max_ms)
-        cap = p->cfg.retry_max_ms;
-    if (cap <= 0)
-        return;
     static _Thread_local uint64_t state;
     if (state == 0)
         state = (uint64_t)ts_now_mono_ns() | 1u;
     state ^= state << 13; /* xorshift64: jitter only, not a secret */
     state ^= state >> 7;
     state ^= state << 17;
-    long ms = (long)(state % (uint64_t)(cap + 1));
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    ts_sleep_ms(h_pipe_backoff_ms(p, attempt, state));
 }
 
 void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const char *reason,

@@ -199,7 +199,11 @@ enum err_code h_pipe_key(const struct s3_key *k, enum s3_key_kind kind, const ch
 /* True for the S3 errors worth another attempt: ERR_UPSTREAM, ERR_TIMEOUT, ERR_IO. */
 bool h_pipe_transient(enum err_code c);
 
-/* Sleeps before attempt `attempt` (2, 3, ...): uniform in [0, min(max, base * 2^(attempt-2))]. */
+/* The wait before attempt `attempt` (2, 3, ...) with the random `rnd`: full jitter in
+ * [0, min(retry_max_ms, retry_base_ms * 2^(attempt-2))] (ts_backoff_ms); 0 before the first. */
+long h_pipe_backoff_ms(const struct h_pipeline *p, int attempt, uint64_t rnd);
+
+/* Sleeps h_pipe_backoff_ms with a per-thread random before attempt `attempt`. */
 void h_pipe_backoff(const struct h_pipeline *p, int attempt);
 
 /* An S3 ETag without its surrounding quotes, into out (cap bytes). */

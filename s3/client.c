@@ -5,7 +5,6 @@
  */
 #include "s3/client_internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,18 +267,6 @@ bool s3_i_retryable(CURLcode cc, long status)
     }
 }
 
-long s3_i_backoff_ms(long base_ms, long max_ms, int attempt, uint64_t rnd)
-{
-    if (base_ms <= 0 || max_ms <= 0)
-        return 0;
-    long ceiling = base_ms;
-    for (int i = 0; i < attempt && ceiling < max_ms; i++)
-        ceiling = ceiling > max_ms / 2 ? max_ms : ceiling * 2;
-    if (ceiling > max_ms)
-        ceiling = max_ms;
-    return (long)(rnd % ((uint64_t)ceiling + 1));
-}
-
 static uint64_t next_random(struct s3_client *c)
 {
     pthread_mutex_lock(&c->rng_lock);
@@ -290,13 +277,6 @@ static uint64_t next_random(struct s3_client *c)
     c->rng = x;
     pthread_mutex_unlock(&c->rng_lock);
     return x * 0x2545F4914F6CDD1DULL;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -430,11 +410,10 @@ enum err_code s3_i_perform(struct s3_client *c, const struct s3_i_req *q, struct
         if (rc == ERR_OK || p->too_large || attempt >= c->opt.max_retries ||
             !s3_i_retryable(cc, p->status))
             break;
-        long ms =
-            s3_i_backoff_ms(c->opt.retry_base_ms, c->opt.retry_max_ms, attempt, next_random(c));
+        long ms = ts_backoff_ms(c->opt.retry_base_ms, c->opt.retry_max_ms, attempt, next_random(c));
         log_msg(LOGL_DEBUG, "s3", NULL, "%s: retry %d in %ld ms after %s", q->method, attempt + 1,
                 ms, e ? e->msg : "an error");
-        sleep_ms(ms);
+        ts_sleep_ms(ms);
     }
     return rc;
 }

@@ -88,10 +88,6 @@ enum err_code s3_i_perform(struct s3_client *c, const struct s3_i_req *q, struct
  * 429. Never other 4xx, never a size-cap abort. */
 bool s3_i_retryable(CURLcode cc, long status);
 
-/* Full-jitter backoff before retry number `attempt` (0 = the first retry): a value in
- * [0, min(max_ms, base_ms * 2^attempt)] picked with `rnd`. */
-long s3_i_backoff_ms(long base_ms, long max_ms, int attempt, uint64_t rnd);
-
 /* An S3 <Error> document. */
 struct s3_i_error {
     char code[S3_CODE_MAX];

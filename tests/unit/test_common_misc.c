@@ -1,5 +1,6 @@
 /*
- * Unit tests for common/: errors, time formats, UUIDs, JSON helpers, the logger's redaction.
+ * Unit tests for common/: errors, time formats, the retry backoff, UUIDs, JSON helpers, the
+ * logger's redaction.
  */
 #include "t.h"
 
@@ -59,6 +60,40 @@ TEST(time_parsers_are_strict)
     CHECK(!ts_parse_rfc3339("2015-08-30 12:36:00Z", &t));
     CHECK(!ts_parse_rfc3339("2015-08-30T12:36:00.Z", &t));
     CHECK(!ts_parse_rfc3339(NULL, &t));
+}
+
+TEST(backoff_full_jitter_bounds)
+{
+    /* Full jitter: 0..min(max, base * 2^n), inclusive. */
+    CHECK_INT(ts_backoff_ms(100, 5000, 0, 0), 0);
+    CHECK_INT(ts_backoff_ms(100, 5000, 0, 100), 100);
+    CHECK_INT(ts_backoff_ms(100, 5000, 0, 101), 0);
+    CHECK_INT(ts_backoff_ms(100, 5000, 1, 200), 200);
+    CHECK_INT(ts_backoff_ms(100, 5000, 2, 400), 400);
+    CHECK_INT(ts_backoff_ms(100, 5000, 10, 5000), 5000); /* capped */
+    CHECK_INT(ts_backoff_ms(100, 5000, 60, 5000), 5000); /* no overflow at huge attempts */
+    CHECK_INT(ts_backoff_ms(100, 5000, 1000, UINT64_MAX), (long)(UINT64_MAX % 5001));
+    CHECK_INT(ts_backoff_ms(0, 5000, 3, 77), 0);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int attempt = 0; attempt < 12; attempt++) {
+        long ceiling = 100L << attempt;
+        if (ceiling > 5000)
+            ceiling = 5000;
+        long lo = ceiling, hi = 0;
+        for (int i = 0; i < 2000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            long ms = ts_backoff_ms(100, 5000, attempt, x);
+            if (ms < 0 || ms > ceiling)
+                T_FAIL("attempt %d: %ld outside [0, %ld]", attempt, ms, ceiling);
+            lo = ms < lo ? ms : lo;
+            hi = ms > hi ? ms : hi;
+        }
+        /* The jitter spreads over the whole window (2000 draws). */
+        CHECK(lo <= ceiling / 10);
+        CHECK(hi >= ceiling - ceiling / 10);
+    }
 }
 
 TEST(uuid_v4_shape_and_uniqueness)

@@ -284,6 +284,42 @@ TEST(pipeline_new_checks_its_settings)
     s3_client_destroy(c);
 }
 
+TEST(backoff_between_attempts_uses_the_pipeline_settings)
+{
+    /* IMGSVC_PIPELINE_RETRY_BASE_MS / _MAX_MS (here 10 / 100), not the S3 client's: full jitter
+     * in [0, min(100, 10 * 2^(attempt-2))] */
+    struct err e = {0};
+    struct img_preset_table t;
+    img_presets_builtin(&t);
+    struct s3_client *c = closed_port_client("bkt");
+    REQUIRE(c != NULL);
+    struct h_pipeline_cfg cfg = {.s3 = c,
+                                 .presets = &t,
+                                 .job = img_job_opts_default(),
+                                 .max_object_bytes = 1 << 20,
+                                 .max_attempts = 3,
+                                 .retry_base_ms = 10,
+                                 .retry_max_ms = 100};
+    struct h_pipeline *p = h_pipeline_new(&cfg, &e);
+    REQUIRE(p != NULL);
+    CHECK_INT(h_pipe_backoff_ms(p, 1, 7), 0); /* nothing before the first attempt */
+    CHECK_INT(h_pipe_backoff_ms(p, 2, 10), 10);
+    CHECK_INT(h_pipe_backoff_ms(p, 2, 11), 0); /* window [0, 10] */
+    CHECK_INT(h_pipe_backoff_ms(p, 3, 20), 20);
+    CHECK_INT(h_pipe_backoff_ms(p, 3, 21), 0);
+    CHECK_INT(h_pipe_backoff_ms(p, 5, 80), 80);
+    CHECK_INT(h_pipe_backoff_ms(p, 6, 100), 100); /* 160 capped at the maximum */
+    CHECK_INT(h_pipe_backoff_ms(p, 6, 101), 0);
+    CHECK_INT(h_pipe_backoff_ms(p, 90, 100), 100);
+    h_pipeline_free(p);
+    cfg.retry_base_ms = 0; /* no wait at all */
+    p = h_pipeline_new(&cfg, &e);
+    REQUIRE(p != NULL);
+    CHECK_INT(h_pipe_backoff_ms(p, 4, 12345), 0);
+    h_pipeline_free(p);
+    s3_client_destroy(c);
+}
+
 TEST(records_not_for_us_are_ignored_without_s3)
 {
     /* the client points at a closed port: any S3 call would end in retry, not ignored */

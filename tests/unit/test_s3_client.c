@@ -1,6 +1,6 @@
 /*
  * test_s3_client.c: the S3 client's pure parts: credentials (explicit values and the shared
- * credentials file), retry classification, backoff bounds, S3 error mapping, option checks.
+ * credentials file), retry classification, S3 error mapping, option checks.
  * The network paths are tested against Ceph RGW in tests/s3client.
  */
 #include <stdio.h>
@@ -199,40 +199,6 @@ TEST(retry_classification)
     CHECK(!s3_i_retryable(CURLE_PEER_FAILED_VERIFICATION, 0));
     CHECK(!s3_i_retryable(CURLE_URL_MALFORMAT, 0));
     CHECK(!s3_i_retryable(CURLE_ABORTED_BY_CALLBACK, 0));
-}
-
-TEST(backoff_bounds)
-{
-    /* Full jitter: 0..min(max, base * 2^n), inclusive. */
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 0, 0), 0);
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 0, 100), 100);
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 0, 101), 0);
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 1, 200), 200);
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 2, 400), 400);
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 10, 5000), 5000); /* capped */
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 60, 5000), 5000); /* no overflow at huge attempts */
-    CHECK_INT(s3_i_backoff_ms(100, 5000, 1000, UINT64_MAX), (long)(UINT64_MAX % 5001));
-    CHECK_INT(s3_i_backoff_ms(0, 5000, 3, 77), 0);
-    uint64_t x = 0x9E3779B97F4A7C15ULL;
-    for (int attempt = 0; attempt < 12; attempt++) {
-        long ceiling = 100L << attempt;
-        if (ceiling > 5000)
-            ceiling = 5000;
-        long lo = ceiling, hi = 0;
-        for (int i = 0; i < 2000; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            long ms = s3_i_backoff_ms(100, 5000, attempt, x);
-            if (ms < 0 || ms > ceiling)
-                T_FAIL("attempt %d: %ld outside [0, %ld]", attempt, ms, ceiling);
-            lo = ms < lo ? ms : lo;
-            hi = ms > hi ? ms : hi;
-        }
-        /* The jitter spreads over the whole window (2000 draws). */
-        CHECK(lo <= ceiling / 10);
-        CHECK(hi >= ceiling - ceiling / 10);
-    }
 }
 
 TEST(error_mapping)
