@@ -10,7 +10,9 @@ imgsvc_pipeline_phase_seconds{phase} of the one upload made ready,
 imgsvc_upload_to_ready_seconds). POST /v1/events/s3 then brings records for another bucket and
 outside delete/ (imgsvc_events_ignored_total{reason}), an s3:TestEvent and a record whose temp
 does not exist (imgsvc_events_received_total{source}; the pipeline's outcome ignored,
-temp_missing). The queue is empty at the end (imgsvc_pipeline_queue_depth 0)."""
+temp_missing). The queue is empty at the end (imgsvc_pipeline_queue_depth 0); every
+histogram's sum is above 0 where it must be and no longer than the test itself. QueueDepth
+checks the gauge during a backlog."""
 import json
 import os
 import re
@@ -84,6 +86,7 @@ class PipelineMetrics(unittest.TestCase):
         return doc
 
     def test_every_family_has_samples_and_promtool_accepts_the_page(self):
+        t0 = time.time()
         with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
             photo = self.upload(f.read())
         with open(os.path.join(HOSTILE, "text-named.jpg"), "rb") as f:
@@ -134,6 +137,10 @@ class PipelineMetrics(unittest.TestCase):
                                     for ph in ("read", "queue", "imaging", "write", "delete")]:
             self.assertEqual(value(m, name + "_count", **labels), n, (name, labels))
             self.assertGreaterEqual(value(m, name + "_sum", **labels), 0, (name, labels))
+            # nothing observed can have lasted longer than the test so far (upload-to-ready
+            # starts at the temp's LastModified, whole seconds, hence the extra second)
+            self.assertLessEqual(value(m, name + "_sum", **labels), time.time() - t0 + 1,
+                                 (name, labels))
             buckets = sorted((float(dict(k[1])["le"]), v) for k, v in m.items()
                              if k[0] == name + "_bucket" and
                              {a: b for a, b in k[1] if a != "le"} == labels)
@@ -141,10 +148,64 @@ class PipelineMetrics(unittest.TestCase):
             counts = [v for _, v in buckets]
             self.assertEqual(counts, sorted(counts), (name, "buckets are cumulative"))
             self.assertEqual(buckets[-1], (float("inf"), n), (name, labels))
+        for name, labels in [("imgsvc_pipeline_duration_seconds", {"outcome": "ready"}),
+                             ("imgsvc_upload_to_ready_seconds", {})]:
+            self.assertGreater(value(m, name + "_sum", **labels), 0, (name, labels))
         # queue depth and the reconciler's finds
         self.assertEqual(value(m, "imgsvc_pipeline_queue_depth"), 0)
         self.assertGreaterEqual(value(m, "imgsvc_reconciler_found_total"), 2)
         self.assertGreaterEqual(value(m, "imgsvc_reconciler_runs_total"), 1)
+
+
+class QueueDepth(unittest.TestCase):
+    """imgsvc_pipeline_queue_depth follows a backlog: six records POSTed at once to a pipeline
+    that works on one upload at a time (IMGSVC_PIPELINE_JOBS=1; no store events, no reconciler)
+    are seen waiting in the queue, and the gauge is back at 0 once all six are ready."""
+
+    def setUp(self):
+        require_bin(self)
+        need_corpus()
+        self.srv = start_store({"IMGSVC_STORE_EVENT_PREFIX": "none/", "IMGSVC_WORKERS": "1",
+                                "IMGSVC_PIPELINE_JOBS": "1", "IMGSVC_RECONCILE_INTERVAL_S": "0"})
+
+    def tearDown(self):
+        self.assertEqual(self.srv.stop(), 0)
+
+    def depth(self):
+        status, _, body = self.srv.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        return value(parse_metrics(body.decode()), "imgsvc_pipeline_queue_depth")
+
+    def test_depth_counts_the_records_waiting(self):
+        with open(os.path.join(PHOTOS, sorted(os.listdir(PHOTOS))[0]), "rb") as f:
+            photo = f.read()
+        records = []
+        for i in range(6):
+            body = json.dumps({"domain": "profile", "ids": {"userId": "q1"},
+                               "contentType": "image/jpeg"})
+            status, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
+                                           headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 201, doc)
+            st, hdrs, b = raw("PUT", doc["url"], body=photo, headers=doc["headers"])
+            self.assertEqual(st, 200, b)
+            rec = json.loads(ceph_event(doc["key"], hdrs["etag"].strip('"'), "%02d" % i,
+                                        len(photo)))["Records"][0]
+            records.append((doc["key"], rec))
+        self.assertEqual(self.depth(), 0)
+        status, _, doc = self.srv.json("POST", "/v1/events/s3",
+                                       body=json.dumps({"Records": [r for _, r in records]}),
+                                       headers={"Content-Type": "application/json"})
+        self.assertEqual((status, doc.get("queued")), (202, 6), doc)
+        # one job works on the first record (or is about to take it); the others wait behind it
+        # for seconds
+        seen = self.depth()
+        self.assertGreaterEqual(seen, 4)
+        self.assertLessEqual(seen, 6)
+        for key, _ in records:
+            self.assertIsNotNone(self.srv.wait_for_log(
+                lambda r, key=key: r.get("msg") == "record" and r.get("key") == key and
+                r.get("outcome") == "ready", timeout=WAIT_S), key)
+        self.assertEqual(self.depth(), 0)
 
 
 if __name__ == "__main__":
