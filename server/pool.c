@@ -146,10 +146,10 @@ bool srv_pool_drain(struct srv_pool *p, int64_t deadline_ms)
     return done;
 }
 
-void srv_pool_destroy(struct srv_pool *p)
+bool srv_pool_destroy(struct srv_pool *p)
 {
     if (p == NULL)
-        return;
+        return true;
     pthread_mutex_lock(&p->mu);
     p->stop = true;
     bool busy = p->running > 0;
@@ -163,7 +163,7 @@ void srv_pool_destroy(struct srv_pool *p)
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->mu);
     if (busy)
-        return; /* a job overran the shutdown deadline; the process exits without it */
+        return false; /* a job overran the shutdown deadline; the process exits without it */
     for (size_t i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     pthread_cond_destroy(&p->work);
@@ -172,4 +172,5 @@ void srv_pool_destroy(struct srv_pool *p)
     free(p->ring);
     free(p->threads);
     free(p);
+    return true;
 }

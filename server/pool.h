@@ -49,9 +49,11 @@ size_t srv_pool_capacity(const struct srv_pool *p);
 bool srv_pool_drain(struct srv_pool *p, int64_t deadline_ms);
 
 /*
- * Stops the workers. If jobs are still running (a drain timed out), returns without joining
- * them and leaks the pool on purpose: the process is about to exit. NULL is a no-op.
+ * Stops the workers; true when every one was joined (NULL: a no-op, true). If jobs are still
+ * running (a drain timed out), returns false without joining them and leaks the pool on
+ * purpose: those jobs still use whatever they were given, so the caller must end the process
+ * (_exit) without freeing it.
  */
-void srv_pool_destroy(struct srv_pool *p);
+bool srv_pool_destroy(struct srv_pool *p);
 
 #endif

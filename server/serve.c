@@ -5,7 +5,9 @@
  * registered, worker pool, routes, HTTP server. Stop (SIGTERM or SIGINT): /readyz turns 503,
  * the listener closes, in-flight requests finish and queued jobs run until
  * IMGSVC_SHUTDOWN_TIMEOUT_S, then every connection closes and the process exits 0 (1 when the
- * deadline cut work short). A second signal during the drain exits at once with status 1.
+ * deadline cut work short: queued jobs are dropped, and jobs still running are left to die with
+ * the process, which then exits at once without freeing what they use). A second signal during
+ * the drain exits at once with status 1.
  */
 #include "server/serve.h"
 
@@ -196,7 +198,13 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
     the_http = NULL;
     srv_http_destroy(the_store_http);
     the_store_http = NULL;
-    srv_pool_destroy(the_pool);
+    if (!srv_pool_destroy(the_pool)) {
+        /* jobs still run on the pipeline, the S3 client and libvips: freeing those under them
+         * would crash; their uploads stay under delete/ for the reconciler */
+        log_msg(LOGL_WARN, "main", NULL, "stopped with jobs still running");
+        fflush(stderr);
+        _exit(1);
+    }
     the_pool = NULL;
     return http_idle && jobs_done ? 0 : 1;
 }

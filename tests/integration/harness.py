@@ -255,6 +255,16 @@ def require_bin(test):
         test.fail(f"IMGSVC_BIN={BIN!r} is not an executable; run through ctest")
 
 
+def curl_put(url, headers, path):
+    """PUTs a file with real curl, exactly as a phone would; returns the HTTP status."""
+    cmd = ["curl", "-sS", "-X", "PUT", "-o", "/dev/null", "-w", "%{http_code}",
+           "--data-binary", "@" + path, url]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    return int(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                              timeout=60).stdout)
+
+
 class Server:
     def __init__(self, env=None, args=("serve",), wait=True):
         full = {k: v for k, v in os.environ.items() if not k.startswith("IMGSVC_") or k in (

@@ -1,6 +1,7 @@
 # ctest-fixtures: imaging_corpus
 """The event pipeline end to end on the embedded store, auth off on loopback: POST /v1/uploads
--> PUT the bytes with exactly the returned headers -> the store's event -> the worker pool ->
+-> PUT the bytes with exactly the returned headers (every corpus photo with real curl, as a
+phone would) -> the store's event -> the worker pool ->
 variants, origin and manifest in the store -> GET /v1/uploads/{id} says ready (or failed with
 the code), the temp object is gone. Needs the image corpus (../shared/corpus), else skips.
 
@@ -19,7 +20,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import image_size, require_bin  # noqa: E402
+from harness import curl_put, image_size, require_bin  # noqa: E402
 from storelib import AK, BUCKET, SK, raw, sign_headers, start_store  # noqa: E402
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
@@ -58,11 +59,15 @@ class Pipeline(unittest.TestCase):
         hdrs = sign_headers(method, self.store, path, AK, SK)
         return raw(method, self.store, path, headers=hdrs)
 
-    def upload(self, data, user="42", ctype="image/jpeg"):
+    def upload(self, data, user="42", ctype="image/jpeg", path=None):
+        """Presigns and PUTs `data`, or the file `path` with real curl."""
         body = json.dumps({"domain": "profile", "ids": {"userId": user}, "contentType": ctype})
         status, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
                                        headers={"Content-Type": "application/json"})
         self.assertEqual(status, 201, doc)
+        if path is not None:
+            self.assertEqual(curl_put(doc["url"], doc["headers"], path), 200, path)
+            return doc
         st, _, b = raw("PUT", doc["url"], body=data, headers=doc["headers"])
         self.assertEqual(st, 200, b)
         return doc
@@ -121,9 +126,8 @@ class Pipeline(unittest.TestCase):
         self.assertGreater(len(names), 0)
         docs = []
         for name in names:
-            with open(os.path.join(PHOTOS, name), "rb") as f:
-                data = f.read()
-            docs.append((name, self.upload(data), len(data)))
+            path = os.path.join(PHOTOS, name)
+            docs.append((name, self.upload(None, path=path), os.path.getsize(path)))
         for name, doc, size in docs:
             st = self.wait_done(doc)
             m = self.assert_ready(doc, st, size)

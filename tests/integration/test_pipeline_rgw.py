@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +32,7 @@ import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Server, image_size, require_bin  # noqa: E402
+from harness import Server, curl_put, image_size, require_bin  # noqa: E402
 from rgwnotify import Notifications, Recorder, Rgw, server_env  # noqa: E402
 
 CORPUS = os.environ.get("IMGSVC_CORPUS_DIR", "")
@@ -89,16 +88,6 @@ def feed_sizes(data):
         w = min(width, sw)
         out[name] = (w, int(sh * w / sw + 0.5))
     return out
-
-
-def curl_put(url, headers, path):
-    """PUTs a file with real curl, exactly as a phone would; returns the HTTP status."""
-    cmd = ["curl", "-sS", "-X", "PUT", "-o", "/dev/null", "-w", "%{http_code}",
-           "--data-binary", "@" + path, url]
-    for k, v in headers.items():
-        cmd += ["-H", f"{k}: {v}"]
-    return int(subprocess.run(cmd, capture_output=True, text=True, check=True,
-                              timeout=60).stdout)
 
 
 class PipelineRgwBase(unittest.TestCase):

@@ -128,6 +128,44 @@ class Reconcile(unittest.TestCase):
         passes = [r for r in b.logs() if r.get("msg") == "reconcile pass"]
         self.assertTrue(any(r.get("submitted", 0) >= 1 for r in passes), passes)
 
+    def test_temp_younger_than_the_grace_period_is_left_alone(self):
+        srv = self.start(IMGSVC_RECONCILE_INTERVAL_S="1", IMGSVC_RECONCILE_GRACE_S="3600",
+                         **NO_EVENTS)
+        doc = self.upload(srv)
+
+        def passes():
+            return len([r for r in srv.logs() if r.get("msg") == "reconcile pass"])
+        before = passes()  # two more passes: at least one listed delete/ after the PUT
+        self.assertTrue(wait_until(lambda: passes() >= before + 2, timeout=30),
+                        "the reconciler did not pass twice")
+        self.assertEqual(self.status(srv, doc)["status"], "pending")
+        self.assertEqual(self.s3(srv, "GET", doc["key"])[0], 200, "the temp must still be there")
+        self.assertEqual(
+            [r for r in srv.logs() if r.get("msg") == "record" and r.get("key") == doc["key"]],
+            [], "the young temp was handed to the pipeline")
+
+    def test_backlog_cut_short_by_a_stop_is_finished_after_the_restart(self):
+        """Uploads keep coming while one job works through them; imgsvc is stopped with no
+        time to drain (IMGSVC_SHUTDOWN_TIMEOUT_S=0: queued records dropped, work in progress
+        cut) and started again on the same store: its reconciler's first pass finishes every
+        upload."""
+        a = self.start(IMGSVC_WORKERS="1", IMGSVC_PIPELINE_JOBS="1",
+                       IMGSVC_RECONCILE_INTERVAL_S="0", IMGSVC_SHUTDOWN_TIMEOUT_S="0")
+        docs = [self.upload(a) for _ in range(6)]
+        self.assertEqual(self.status(a, docs[-1])["status"], "pending")
+        self.servers.remove(a)
+        self.assertIn(a.stop(), (0, 1))  # 1: the deadline cut work short
+        done = {r["key"] for r in a.logs() if r.get("msg") == "record" and
+                r.get("outcome") == "ready"}
+        self.assertLess(len(done), len(docs), "the stop left nothing to finish")
+        b = self.start(IMGSVC_RECONCILE_INTERVAL_S="1", IMGSVC_RECONCILE_GRACE_S="0")
+        for doc in docs:
+            st = wait_until(lambda: (s := self.status(b, doc))["status"] == "ready" and s,
+                            timeout=120)
+            self.assertTrue(st, f"{doc['key']} did not become ready")
+            self.check_variants(b, st["manifest"], ["1080", "640", "320"])
+            self.assertEqual(self.s3(b, "GET", doc["key"])[0], 404, "the temp must be gone")
+
     def test_finished_temp_found_again_is_only_deleted(self):
         a = self.start(IMGSVC_RECONCILE_INTERVAL_S="0")
         doc = self.upload(a)
