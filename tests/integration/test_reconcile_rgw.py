@@ -3,7 +3,8 @@
 Uploads made while imgsvc is not running (temp objects PUT straight to RGW) are all ready, with
 no temp left, once imgsvc starts with the reconciler on. `imgsvc reprocess --prefix` after the
 presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under the prefix: the new
-size is listed and its object has the preset's width; a second run is done_before for all;
+size is listed and its object has the preset's width; a second run is done_before for all; a
+run killed part-way is finished by the next, which skips what was done;
 --dry-run writes nothing and tells which uploads are behind; a bad prefix or no IMGSVC_S3_ENDPOINT exit 2 with a message. POST
 /v1/objects/reprocess does the same through the service (401 without an API key, 400 for a bad
 prefix, 202 then the manifest updated). Keys use a fresh feed id per test, so a case's checks
@@ -17,12 +18,13 @@ with a later processedAt, so a case checking that a dry run wrote nothing would 
 # ctest-resource-lock: rgw_bucket_reconcile
 import json
 import os
+import subprocess
 import tempfile
 import time
 import unittest
 import uuid
 
-from harness import Server, require_bin, run_cli
+from harness import BIN, Server, require_bin, run_cli
 from test_reconcile import FEED_PRESETS, corpus_file, image_size, wait_until
 
 # A bucket of its own: no other suite's reconciler or RGW notification sees these uploads, and
@@ -158,6 +160,36 @@ class ReconcileRgw(unittest.TestCase):
         self.assertEqual(sorted(ln["outcome"] for ln in lines[:-1]), ["done_before"] * 3)
         rc, lines, err = self.reprocess("--dry-run", "--force", env=env)
         self.assertEqual(lines[-1]["summary"]["would_reprocess"], 3)
+
+    def test_reprocess_cli_interrupted_then_run_again_does_only_the_rest(self):
+        """Resumable: a run killed (SIGKILL) once it has reported its first upload leaves the
+        others behind; the next run skips what is done (done_before) and finishes the rest."""
+        keys = self.put_temps()
+        self.process_while_serving(keys)
+        presets = os.path.join(self.tmp.name, "presets.json")
+        with open(presets, "w") as f:
+            json.dump({"feed": FEED_PRESETS + [{"name": "200", "width": 200}]}, f)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMGSVC_")}
+        env.update(RGW, IMGSVC_PRESETS_FILE=presets)
+        p = subprocess.Popen([BIN, "reprocess", "--prefix", f"feed/{self.feed}/",
+                              "--concurrency", "1"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        try:
+            first = json.loads(p.stdout.readline())
+        finally:
+            p.kill()
+            p.wait(30)
+            p.stdout.close()
+        self.assertEqual(first["outcome"], "ready", first)
+        rc, lines, err = self.reprocess(env={"IMGSVC_PRESETS_FILE": presets})
+        self.assertEqual(rc, 0, err)
+        outcomes = {ln["key"]: ln["outcome"] for ln in lines[:-1]}
+        self.assertEqual(len(outcomes), 3, lines)
+        self.assertEqual(outcomes[first["key"]], "done_before", lines)
+        self.assertIn("ready", outcomes.values(), "the kill came after every upload was done")
+        self.assertEqual(set(outcomes.values()), {"done_before", "ready"}, lines)
+        for k in keys:
+            self.check_variants(self.manifest(k), ["1080", "640", "320", "200"])
 
     def test_reprocess_route(self):
         keys = self.put_temps(1)
