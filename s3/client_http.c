@@ -270,6 +270,24 @@ static enum err_code add_header(struct curl_slist **list, const char *name, cons
     return ERR_OK;
 }
 
+/* Under Lambda (AWS_LAMBDA_FUNCTION_NAME set), the invocation's trace header that `imgsvc lambda`
+ * exports as _X_AMZN_TRACE_ID, as the AWS SDKs send it (recursion detection, X-Ray); NULL
+ * otherwise or when it is not plain printable ASCII of at most 1024 bytes. It is not signed
+ * (like the SDKs: a tracer may rewrite it in transit). Read per request: the loop sets it only
+ * between invocations, when no request is in flight. */
+static const char *lambda_trace_header(void)
+{
+    const char *fn = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    const char *t = getenv("_X_AMZN_TRACE_ID");
+    if (fn == NULL || fn[0] == '\0' || t == NULL || t[0] == '\0' || strlen(t) > 1024)
+        return NULL;
+    for (const char *s = t; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return NULL;
+    }
+    return t;
+}
+
 static enum err_code header_list(const struct s3_i_req *q, const struct buf *host,
                                  const struct sigv4_header_auth *auth, struct curl_slist **list)
 {
@@ -284,6 +302,9 @@ static enum err_code header_list(const struct s3_i_req *q, const struct buf *hos
         rc = add_header(list, "x-amz-content-sha256", auth->content_sha256);
     if (rc == ERR_OK && auth->security_token)
         rc = add_header(list, "X-Amz-Security-Token", auth->security_token);
+    const char *trace = lambda_trace_header();
+    if (rc == ERR_OK && trace != NULL)
+        rc = add_header(list, "X-Amzn-Trace-Id", trace);
     struct curl_slist *l = rc == ERR_OK ? curl_slist_append(*list, "Expect:") : NULL;
     l = l ? curl_slist_append(l, "Accept:") : NULL;
     if (l != NULL)

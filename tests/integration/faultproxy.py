@@ -15,7 +15,8 @@ failing load balancer):
 Probabilities are per request (`p500`, `p503`, `preset`, `pslow`, drawn from one seeded random
 generator); `counts` tells how many of each were injected and how many requests were seen.
 `journal` lists every forwarded request in the order its body was received: method, target
-(the request line's path and query), the upstream's status, and the monotonic times at which
+(the request line's path and query), headers (names in lower case), the upstream's status,
+and the monotonic times at which
 the request was complete (`t_in`) and the upstream had answered (`t_out`, before the answer
 or fault goes back to the client), so a test can check what a client did after what.
 `Expect: 100-continue` is answered by the proxy itself and not forwarded (the body is read
@@ -230,7 +231,7 @@ class FaultProxy:
                                         if not ln.lower().startswith(b"expect:"))
                 body, cbuf = _read_body(client, cbuf, hdrs, no_body=(
                     "content-length" not in hdrs and "transfer-encoding" not in hdrs))
-                entry = {"method": method, "target": reqline.split(" ")[1],
+                entry = {"method": method, "target": reqline.split(" ")[1], "headers": hdrs,
                          "t_in": time.monotonic()}
                 with self.lock:
                     self.journal.append(entry)

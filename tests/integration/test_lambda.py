@@ -1,6 +1,7 @@
 """`imgsvc lambda` against the Runtime API stand-in (lambda_runtime.py) and Ceph RGW (the `rgw`
 fixture): a good event is answered /response ready, the same event again done_before, a
-malformed one /error; the trace id reaches the log; an invalid setting or a missing endpoint is
+malformed one /error; the trace id reaches the log and every S3 request of its invocation
+(X-Amzn-Trace-Id, as the AWS SDKs send it); an invalid setting or a missing endpoint is
 posted to /init/error and the process exits non-zero; an invocation whose deadline has passed
 is answered /error without any S3 request; transient S3 errors answer /error so Lambda retries;
 SIGTERM ends the loop with exit 0."""
@@ -14,7 +15,9 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import uuid
 
+from faultproxy import FaultProxy
 from harness import BIN, require_bin
 from lambda_runtime import PREFIX, RuntimeApi
 from test_process import RGW, corpus_file, put_temp, s3_client, s3_record, temp_key
@@ -123,6 +126,48 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(posts, [f"{PREFIX}/invocation/{good}/response",
                                  f"{PREFIX}/invocation/{dup}/response",
                                  f"{PREFIX}/invocation/{bad}/error"])
+
+    def test_s3_requests_carry_the_invocation_trace_id(self):
+        """As the AWS SDKs do under Lambda: every S3 request of an invocation sends its trace
+        id (X-Amzn-Trace-Id, seen by a recording proxy in front of RGW), each invocation its
+        own."""
+        photo = corpus_file(self, "photos/photo-02.jpg")
+        s3 = s3_client()
+        proxy = FaultProxy(("127.0.0.1", 7480))
+        self.addCleanup(proxy.close)
+        self.start(IMGSVC_S3_ENDPOINT=proxy.url, AWS_LAMBDA_FUNCTION_NAME="imgsvc-test")
+        traces = {}
+        for feed in ("lambda-tr-a", "lambda-tr-b"):
+            key = temp_key(feed)
+            size, etag = put_temp(s3, key, photo)
+            traces[feed] = "Root=1-%08x-%s;Parent=53995c3f42cd8ad8;Sampled=1" % (
+                int(time.time()), uuid.uuid4().hex[:24])
+            rid = self.rt.queue({"Records": [s3_record("ceph:s3", key, size, etag)]},
+                                trace_id=traces[feed])
+            kind, doc, _ = self.answer(rid)
+            self.assertEqual((kind, doc["results"][0]["outcome"]), ("response", "ready"), doc)
+        self.assertEqual(self.fn.stop(), 0)
+        for feed, trace in traces.items():
+            mine = [e for e in proxy.journal if f"/{feed}/" in e["target"]]
+            self.assertGreaterEqual(len(mine), 8, proxy.journal)  # reads, writes, delete
+            self.assertEqual({e["headers"].get("x-amzn-trace-id") for e in mine}, {trace},
+                             feed)
+
+    def test_no_trace_header_without_lambda_function_name(self):
+        """Not on Lambda (no AWS_LAMBDA_FUNCTION_NAME): no X-Amzn-Trace-Id on S3 requests."""
+        photo = corpus_file(self, "photos/photo-02.jpg")
+        s3 = s3_client()
+        proxy = FaultProxy(("127.0.0.1", 7480))
+        self.addCleanup(proxy.close)
+        key = temp_key("lambda-tr-none")
+        size, etag = put_temp(s3, key, photo)
+        self.start(IMGSVC_S3_ENDPOINT=proxy.url)
+        rid = self.rt.queue({"Records": [s3_record("ceph:s3", key, size, etag)]})
+        kind, doc, _ = self.answer(rid)
+        self.assertEqual((kind, doc["results"][0]["outcome"]), ("response", "ready"), doc)
+        mine = [e for e in proxy.journal if "/lambda-tr-none/" in e["target"]]
+        self.assertTrue(mine)
+        self.assertEqual([e for e in mine if "x-amzn-trace-id" in e["headers"]], [])
 
     def test_invalid_setting_posts_init_error(self):
         fn = self.start(IMGSVC_S3_TIMEOUT_MS="5")
