@@ -43,7 +43,7 @@
 #define SIGV4_DATE_LEN      8              /* "YYYYMMDD" */
 #define SIGV4_EXPIRES_MIN   1              /* presigned URL lifetime bounds, seconds */
 #define SIGV4_EXPIRES_MAX   604800         /* 7 days, S3's maximum */
-#define SIGV4_MAX_SKEW      900            /* header-signed requests: allowed clock skew, seconds */
+#define SIGV4_MAX_SKEW      900            /* clock skew allowed, s: signed date, presign ahead */
 #define SIGV4_TEXT_MAX      (256u * 1024u) /* cap for any canonical text or URL we build */
 #define SIGV4_SCOPE_MAX     256            /* "YYYYMMDD/<region>/<service>/aws4_request" + NUL */
 #define SIGV4_FIELD_MAX     128            /* access key id, region, service: longest accepted */

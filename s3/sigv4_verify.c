@@ -241,15 +241,18 @@ static bool parse_header_claim(const struct sigv4_verify_request *q, const char 
 static bool check_time(const struct claim *c, const struct sigv4_verify_params *p,
                        struct sigv4_verify_result *r)
 {
+    int64_t skew = p->max_skew > 0 ? p->max_skew : SIGV4_MAX_SKEW;
     if (c->presigned) {
         r->expires_at = c->t + (time_t)c->expires;
-        if (p->now < c->t)
+        /* AWS S3 takes an X-Amz-Date up to 15 minutes ahead of its clock (a signer whose
+         * clock runs ahead, or one read a moment later than time() which lags by up to a
+         * tick) */
+        if ((int64_t)c->t - (int64_t)p->now > skew)
             return deny(r, SIGV4_ACCESS_DENIED, "Request is not valid yet");
         if (p->now > r->expires_at)
             return deny(r, SIGV4_ACCESS_DENIED, "Request has expired");
         return true;
     }
-    int64_t skew = p->max_skew > 0 ? p->max_skew : SIGV4_MAX_SKEW;
     int64_t d = (int64_t)p->now - (int64_t)c->t;
     if (d > skew || -d > skew)
         return deny(r, SIGV4_TIME_SKEWED,

@@ -108,7 +108,7 @@ class Reconcile(unittest.TestCase):
         self.assertEqual(set(got), set(names))
         for v in got.values():
             status, _, data = self.s3(srv, "GET", v["key"])
-            self.assertEqual(status, 200, v["key"])
+            self.assertEqual(status, 200, (v["key"], data[:400]))
             self.assertEqual(len(data), v["bytes"])
             self.assertEqual(image_size(data), (v["width"], v["height"]))
 

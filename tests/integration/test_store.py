@@ -204,6 +204,18 @@ class Refusals(StoreTest):
         self.assertS3Error(raw("GET", url), 403, "AccessDenied")  # expired
         url = presign("GET", self.host, BUCKET, "k", AK, SK, expires_text="604801")
         self.assertS3Error(raw("GET", url), 400, "AuthorizationQueryParametersError")
+        # a presigned X-Amz-Date ahead of the store's clock: taken up to 15 minutes, as by AWS
+        now = datetime.datetime.now(datetime.timezone.utc)
+        url = presign("GET", self.host, BUCKET, "k", AK, SK,
+                      when=now + datetime.timedelta(minutes=16))
+        resp = raw("GET", url)
+        self.assertS3Error(resp, 403, "AccessDenied")
+        self.assertIn(b"Request is not valid yet", resp[2])
+        self.assertEqual(self.put("ahead", b"x")[0], 200)
+        url = presign("GET", self.host, BUCKET, "ahead", AK, SK,
+                      when=now + datetime.timedelta(minutes=14))
+        status, _, body = raw("GET", url)
+        self.assertEqual((status, body), (200, b"x"))
 
     def test_key_bucket_and_body_refusals_are_s3_errors(self):
         self.assertS3Error(self.put("a/../b", b"x"), 400, "InvalidArgument")
