@@ -348,6 +348,20 @@ class Sns(EventsBase):
         self.assertEqual(self.sns.requests, [missing])
         self.assertEqual(metric(self.srv, "imgsvc_events_received_total"), 0)
 
+    def test_certificate_over_untrusted_tls_is_not_used(self):
+        """The certificate's server presents a TLS certificate the trusted CAs did not sign
+        (here: the system's CAs, not the test CA): no certificate is read, nothing queued, and
+        a subscription is not confirmed."""
+        self.start(IMGSVC_SNS_CA_FILE="/etc/ssl/certs/ca-certificates.crt")
+        status, _, doc = self.post_sns(self.sns.envelope("Notification",
+                                                         aws_body(temp_key())))
+        self.assertEqual(status, 503, doc)
+        self.assertIn("cert_unavailable", doc["error"]["message"])
+        status, _, doc = self.post_sns(self.sns.envelope("SubscriptionConfirmation", "confirm"))
+        self.assertEqual(status, 503, doc)
+        self.assertEqual(self.sns.requests, [], "an HTTP request reached the untrusted server")
+        self.assertEqual(metric(self.srv, "imgsvc_events_received_total"), 0)
+
     def test_subscription_confirmed_once_and_only_when_verified(self):
         self.start()
         forged = self.sns.envelope("SubscriptionConfirmation", "You have chosen to subscribe")
