@@ -48,6 +48,18 @@ def value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
+def upload(test, srv, data, user):
+    """Presigns a profile upload for `user` and PUTs `data`; returns (POST /v1/uploads' answer,
+    the PUT's headers)."""
+    body = json.dumps({"domain": "profile", "ids": {"userId": user}, "contentType": "image/jpeg"})
+    status, _, doc = srv.json("POST", "/v1/uploads", body=body,
+                              headers={"Content-Type": "application/json"})
+    test.assertEqual(status, 201, doc)
+    st, hdrs, b = raw("PUT", doc["url"], body=data, headers=doc["headers"])
+    test.assertEqual(st, 200, b)
+    return doc, hdrs
+
+
 class PipelineMetrics(unittest.TestCase):
     def setUp(self):
         require_bin(self)
@@ -63,14 +75,7 @@ class PipelineMetrics(unittest.TestCase):
         self.assertEqual(self.srv.stop(), 0)
 
     def upload(self, data):
-        body = json.dumps({"domain": "profile", "ids": {"userId": "m1"},
-                           "contentType": "image/jpeg"})
-        status, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
-                                       headers={"Content-Type": "application/json"})
-        self.assertEqual(status, 201, doc)
-        st, _, b = raw("PUT", doc["url"], body=data, headers=doc["headers"])
-        self.assertEqual(st, 200, b)
-        return doc
+        return upload(self, self.srv, data, "m1")[0]
 
     def record(self, key, outcome):
         rec = self.srv.wait_for_log(lambda r: r.get("msg") == "record" and
@@ -181,13 +186,7 @@ class QueueDepth(unittest.TestCase):
             photo = f.read()
         records = []
         for i in range(6):
-            body = json.dumps({"domain": "profile", "ids": {"userId": "q1"},
-                               "contentType": "image/jpeg"})
-            status, _, doc = self.srv.json("POST", "/v1/uploads", body=body,
-                                           headers={"Content-Type": "application/json"})
-            self.assertEqual(status, 201, doc)
-            st, hdrs, b = raw("PUT", doc["url"], body=photo, headers=doc["headers"])
-            self.assertEqual(st, 200, b)
+            doc, hdrs = upload(self, self.srv, photo, "q1")
             rec = json.loads(ceph_event(doc["key"], hdrs["etag"].strip('"'), "%02d" % i,
                                         len(photo)))["Records"][0]
             records.append((doc["key"], rec))

@@ -253,6 +253,19 @@ static struct s3_client *closed_port_client(const char *bucket)
     return s3_client_new(&o, &e);
 }
 
+/* Settings with client `c` and presets `t`: 3 attempts, backoff base 10 ms, maximum 100 ms. */
+static struct h_pipeline_cfg three_attempts_cfg(struct s3_client *c,
+                                                const struct img_preset_table *t)
+{
+    return (struct h_pipeline_cfg){.s3 = c,
+                                   .presets = t,
+                                   .job = img_job_opts_default(),
+                                   .max_object_bytes = 1 << 20,
+                                   .max_attempts = 3,
+                                   .retry_base_ms = 10,
+                                   .retry_max_ms = 100};
+}
+
 TEST(pipeline_new_checks_its_settings)
 {
     struct err e = {0};
@@ -260,13 +273,7 @@ TEST(pipeline_new_checks_its_settings)
     img_presets_builtin(&t);
     struct s3_client *c = closed_port_client("bkt");
     REQUIRE(c != NULL);
-    struct h_pipeline_cfg cfg = {.s3 = c,
-                                 .presets = &t,
-                                 .job = img_job_opts_default(),
-                                 .max_object_bytes = 1 << 20,
-                                 .max_attempts = 3,
-                                 .retry_base_ms = 10,
-                                 .retry_max_ms = 100};
+    struct h_pipeline_cfg cfg = three_attempts_cfg(c, &t);
     struct h_pipeline *p = h_pipeline_new(&cfg, &e);
     CHECK(p != NULL);
     h_pipeline_free(p);
@@ -293,13 +300,7 @@ TEST(backoff_between_attempts_uses_the_pipeline_settings)
     img_presets_builtin(&t);
     struct s3_client *c = closed_port_client("bkt");
     REQUIRE(c != NULL);
-    struct h_pipeline_cfg cfg = {.s3 = c,
-                                 .presets = &t,
-                                 .job = img_job_opts_default(),
-                                 .max_object_bytes = 1 << 20,
-                                 .max_attempts = 3,
-                                 .retry_base_ms = 10,
-                                 .retry_max_ms = 100};
+    struct h_pipeline_cfg cfg = three_attempts_cfg(c, &t);
     struct h_pipeline *p = h_pipeline_new(&cfg, &e);
     REQUIRE(p != NULL);
     CHECK_INT(h_pipe_backoff_ms(p, 1, 7), 0); /* nothing before the first attempt */
