@@ -337,7 +337,7 @@ struct sigv4_verify_params {
     time_t now;
     enum sigv4_rules rules;  /* S3: wire path decoded then encoded once; content sha256 header
                                 required and every x-amz-* header must be signed */
-    int64_t max_skew;        /* header auth; 0 = SIGV4_MAX_SKEW */
+    int64_t max_skew;        /* header auth, presigned date ahead; 0 = SIGV4_MAX_SKEW */
     bool omit_session_token; /* generic rules only: a presigned X-Amz-Security-Token was not
                                 signed (the signer's omit_session_token) */
     sigv4_lookup_fn lookup;

@@ -173,6 +173,19 @@ static void *second_signal(void *arg)
     return NULL;
 }
 
+/* Destroys the pool; while jobs still run (a deadline passed) the process ends at once with
+ * status 1 instead: they use the pipeline, the S3 client and libvips, which the caller would
+ * free under them. Their uploads stay under delete/ for the reconciler. */
+static void destroy_pool_or_exit(void)
+{
+    if (!srv_pool_destroy(the_pool)) {
+        log_msg(LOGL_WARN, "main", NULL, "stopped with jobs still running");
+        fflush(stderr);
+        _exit(1);
+    }
+    the_pool = NULL;
+}
+
 static int drain(const struct srv_config *cfg, sigset_t *set)
 {
     pthread_t t;
@@ -198,14 +211,7 @@ static int drain(const struct srv_config *cfg, sigset_t *set)
     the_http = NULL;
     srv_http_destroy(the_store_http);
     the_store_http = NULL;
-    if (!srv_pool_destroy(the_pool)) {
-        /* jobs still run on the pipeline, the S3 client and libvips: freeing those under them
-         * would crash; their uploads stay under delete/ for the reconciler */
-        log_msg(LOGL_WARN, "main", NULL, "stopped with jobs still running");
-        fflush(stderr);
-        _exit(1);
-    }
-    the_pool = NULL;
+    destroy_pool_or_exit();
     return http_idle && jobs_done ? 0 : 1;
 }
 
@@ -282,8 +288,8 @@ int srv_serve(const struct srv_config *cfg)
         srv_pool_drain(the_pool, ts_now_mono_ms() + 1000); /* store events may have queued */
         srv_http_destroy(the_store_http);
         the_store_http = NULL;
+        destroy_pool_or_exit(); /* before the app is freed: dropped jobs give their keys back */
         s3_store_close(app.store);
-        srv_pool_destroy(the_pool); /* first: dropped jobs give their keys back to the app */
         srv_app_free(&app);
         return 1;
     }
