@@ -37,9 +37,6 @@ machine loads them all alike; sequential runs are fairer to each one's throughpu
 machine.
 """
 import argparse
-import datetime
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -54,6 +51,10 @@ import tempfile
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tests", "integration"))
+import storelib  # noqa: E402  (the tests' SigV4 signer)
 
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 CONFIGS = {
@@ -161,39 +162,22 @@ def client(port, inputs, seed, stop_at, counts, lock):
     add_counts(counts, lock, ok, err, codes)
 
 
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
 def delete_outputs(doc, keep):
     """Deletes an upload's origin, variants and manifest from the embedded store (a SigV4-signed
-    DELETE each, with the store's loopback credentials, in the presigned URL's region), so that a
-    long run does not fill the disk; nothing when `keep`. Returns how many DELETEs failed."""
+    DELETE each, with the store's keys, in the presigned URL's region), so that a long run does
+    not fill the disk; nothing when `keep`. Returns how many DELETEs failed."""
     if keep:
         return 0
     u = urllib.parse.urlsplit(doc["url"])
-    q = urllib.parse.parse_qs(u.query)
-    access, date, region, service, _ = q["X-Amz-Credential"][0].split("/")
+    region = urllib.parse.parse_qs(u.query)["X-Amz-Credential"][0].split("/")[2]
     bucket = u.path.lstrip("/").split("/", 1)[0]
-    keys = list(doc["variants"].values()) + [doc["manifest"]]
+    host = f"{u.hostname}:{u.port}"
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     failed = 0
-    for key in keys:
-        path = "/" + bucket + "/" + urllib.parse.quote(key, safe="/-_.~")
-        now = datetime.datetime.now(datetime.timezone.utc)
-        amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-        host = f"{u.hostname}:{u.port}"
-        canon = (f"DELETE\n{path}\n\nhost:{host}\nx-amz-content-sha256:{EMPTY_SHA256}\n"
-                 f"x-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{EMPTY_SHA256}")
-        scope = f"{day}/{region}/{service}/aws4_request"
-        sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n" + hashlib.sha256(canon.encode()).hexdigest()
-        k = ("AWS4" + STORE_SECRET).encode()
-        for part in (day, region, service, "aws4_request"):
-            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-        sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-        conn.request("DELETE", path, headers={
-            "Host": host, "x-amz-date": amz, "x-amz-content-sha256": EMPTY_SHA256,
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={access}/{scope}, "
-                             f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
+    for key in list(doc["variants"].values()) + [doc["manifest"]]:
+        path = "/" + bucket + "/" + storelib.quote(key)
+        conn.request("DELETE", path, headers=storelib.sign_headers(
+            "DELETE", host, path, STORE_ACCESS, STORE_SECRET, region=region))
         r = conn.getresponse()
         r.read()
         failed += r.status != 204
