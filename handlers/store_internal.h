@@ -37,6 +37,7 @@ enum h_s3_err {
     S3E_NO_SUCH_BUCKET,
     S3E_NO_SUCH_KEY,
     S3E_NOT_IMPLEMENTED,
+    S3E_PRECONDITION_FAILED,
     S3E_COUNT
 };
 
@@ -93,5 +94,27 @@ bool h_store_dechunk(const struct h_request *req, struct h_response *resp,
 
 /* Appends `s` URL-encoded for encoding-type=url listings (form style, '/' kept). */
 enum err_code h_store_url_encode(struct buf *b, const char *s) BUF_WARN_UNUSED;
+
+/* Standard and x-amz-meta-* request headers S3 keeps with an object (collected by
+ * h_store_keep_header, an h_request `each` callback; `overflow` past S3_STORE_HEADERS_MAX). */
+struct h_store_kept {
+    struct s3_store_header v[S3_STORE_HEADERS_MAX];
+    char names[S3_STORE_HEADERS_MAX][128];
+    size_t n;
+    bool overflow;
+};
+bool h_store_keep_header(void *arg, const char *name, const char *value);
+
+/* Sends the event `name` ("ObjectCreated:Put") for the object just written, when events are on
+ * and the key is under their prefix. */
+void h_store_emit_event(const struct h_request *req, const struct h_store_req *sr,
+                        const struct s3_store_info *info, const char *name);
+
+/* The answer for a store failure: NoSuchBucket, MetadataTooLarge or InternalError (logged). */
+void h_store_failed(const struct h_request *req, struct h_response *resp, enum err_code rc,
+                    const struct err *e);
+
+/* CopyObject (a PUT with x-amz-copy-source; store_copy.c). */
+void h_store_object_copy(const struct h_request *req, struct h_response *resp);
 
 #endif

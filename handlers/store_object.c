@@ -34,16 +34,9 @@ static const char *const overrides[][2] = {
     {"response-content-encoding", "Content-Encoding"},
 };
 
-struct kept {
-    struct s3_store_header v[S3_STORE_HEADERS_MAX];
-    char names[S3_STORE_HEADERS_MAX][128];
-    size_t n;
-    bool overflow;
-};
-
-static bool keep_header(void *arg, const char *name, const char *value)
+bool h_store_keep_header(void *arg, const char *name, const char *value)
 {
-    struct kept *k = arg;
+    struct h_store_kept *k = arg;
     bool keep = strncasecmp(name, "x-amz-meta-", 11) == 0;
     for (size_t i = 0; !keep && i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++)
         keep = strcasecmp(name, kept_headers[i]) == 0;
@@ -138,8 +131,8 @@ static bool check_checksum(const struct h_request *req, struct h_response *resp,
     return true;
 }
 
-static void emit_event(const struct h_request *req, const struct h_store_req *sr,
-                       const struct s3_store_info *info)
+void h_store_emit_event(const struct h_request *req, const struct h_store_req *sr,
+                        const struct s3_store_info *info, const char *name)
 {
     struct h_store_ctx *ctx = sr->ctx;
     const char *prefix = ctx->event_prefix ? ctx->event_prefix : "";
@@ -149,9 +142,8 @@ static void emit_event(const struct h_request *req, const struct h_store_req *sr
     int64_t now_ms = ts_now_realtime_ms();
     s3_store_event_sequencer(&ctx->sequencer, now_ms * 1000000, seq);
     struct s3_store_event ev = {
-        "ObjectCreated:Put", ctx->region, sr->bucket, sr->key,         info->size,
-        info->etag,          seq,         now_ms,     ctx->access_key, req->remote,
-        req->request_id};
+        name, ctx->region, sr->bucket,      sr->key,     info->size,     info->etag,
+        seq,  now_ms,      ctx->access_key, req->remote, req->request_id};
     size_t len = 0;
     char *js = s3_store_event_json(&ev, &len);
     if (js == NULL) {
@@ -162,8 +154,8 @@ static void emit_event(const struct h_request *req, const struct h_store_req *sr
     free(js);
 }
 
-static void store_failed(const struct h_request *req, struct h_response *resp, enum err_code rc,
-                         const struct err *e)
+void h_store_failed(const struct h_request *req, struct h_response *resp, enum err_code rc,
+                    const struct err *e)
 {
     if (rc == ERR_NOT_FOUND) {
         h_s3_error(resp, req, S3E_NO_SUCH_BUCKET, NULL);
@@ -182,10 +174,6 @@ static bool put_body(const struct h_request *req, struct h_response *resp,
                      const struct h_store_req *sr, struct h_store_chunked *ch)
 {
     memset(ch, 0, sizeof(*ch));
-    if (h_header(req, "x-amz-copy-source") != NULL) {
-        h_s3_error(resp, req, S3E_NOT_IMPLEMENTED, "CopyObject is not supported by this store");
-        return false;
-    }
     if (h_store_is_chunked(req))
         return h_store_dechunk(req, resp, sr->ctx, ch);
     if (h_header(req, "Content-Length") == NULL) {
@@ -197,9 +185,13 @@ static bool put_body(const struct h_request *req, struct h_response *resp,
 
 void h_store_object_put(const struct h_request *req, struct h_response *resp)
 {
+    if (h_header(req, "x-amz-copy-source") != NULL) {
+        h_store_object_copy(req, resp);
+        return;
+    }
     struct h_store_req sr;
     struct h_store_chunked ch;
-    struct kept k;
+    struct h_store_kept k;
     enum s3_checksum_algo algo = S3_CK_NONE;
     char ck[S3_CK_B64_MAX] = "", etag[40];
     struct s3_store_info info = {0};
@@ -211,7 +203,7 @@ void h_store_object_put(const struct h_request *req, struct h_response *resp)
     memset(&k, 0, sizeof(k));
     if (!check_md5(req, resp, data, len) || !check_checksum(req, resp, &ch, data, len, &algo, ck))
         goto cleanup;
-    req->each(req->conn, H_KV_HEADER, keep_header, &k);
+    req->each(req->conn, H_KV_HEADER, h_store_keep_header, &k);
     if (k.overflow) {
         h_s3_error(resp, req, S3E_METADATA_TOO_LARGE, NULL);
         goto cleanup;
@@ -227,14 +219,14 @@ void h_store_object_put(const struct h_request *req, struct h_response *resp)
                              algo != S3_CK_NONE ? ck : NULL};
     enum err_code rc = s3_store_put(sr.ctx->store, &p, &info, &e);
     if (rc != ERR_OK) {
-        store_failed(req, resp, rc, &e);
+        h_store_failed(req, resp, rc, &e);
         goto cleanup;
     }
     snprintf(etag, sizeof(etag), "\"%s\"", info.etag);
     (void)h_resp_header(resp, "ETag", etag);
     if (algo != S3_CK_NONE)
         (void)h_resp_header(resp, s3_checksum_header(algo), ck);
-    emit_event(req, &sr, &info);
+    h_store_emit_event(req, &sr, &info, "ObjectCreated:Put");
     s3_store_info_free(&info);
     h_resp_take(resp, 200, NULL, NULL, 0);
 cleanup:
@@ -352,7 +344,7 @@ void h_store_object_get(const struct h_request *req, struct h_response *resp)
         if (rc == ERR_NOT_FOUND)
             h_s3_error(resp, req, S3E_NO_SUCH_KEY, NULL);
         else
-            store_failed(req, resp, rc, &e);
+            h_store_failed(req, resp, rc, &e);
         return;
     }
     uint64_t off = 0, len = info.size;
@@ -366,7 +358,7 @@ void h_store_object_get(const struct h_request *req, struct h_response *resp)
     }
     char *body = read_body(obj, strcmp(req->method, "HEAD") == 0, off, len, &e);
     if (body == NULL) {
-        store_failed(req, resp, ERR_IO, &e);
+        h_store_failed(req, resp, ERR_IO, &e);
         goto cleanup;
     }
     object_headers(req, resp, &info, rk == RANGE_NONE);
@@ -389,7 +381,7 @@ void h_store_object_delete(const struct h_request *req, struct h_response *resp)
         return;
     enum err_code rc = s3_store_delete(sr.ctx->store, sr.bucket, sr.key, &e);
     if (rc != ERR_OK) {
-        store_failed(req, resp, rc, &e);
+        h_store_failed(req, resp, rc, &e);
         return;
     }
     h_resp_take(resp, 204, NULL, NULL, 0);

@@ -58,6 +58,8 @@ static const struct {
     [S3E_NOT_IMPLEMENTED] = {501, "NotImplemented",
                              "A header you provided implies functionality that is not "
                              "implemented"},
+    [S3E_PRECONDITION_FAILED] = {412, "PreconditionFailed",
+                                 "At least one of the pre-conditions you specified did not hold"},
 };
 
 enum err_code h_xml_text(struct buf *b, const char *s)

@@ -250,7 +250,7 @@ bool s3_i_retryable(CURLcode cc, long status)
 {
     switch (cc) {
     case CURLE_OK:
-        return status >= 500 || status == 429;
+        return (status >= 500 && status != 501) || status == 429;
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:

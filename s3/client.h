@@ -1,5 +1,6 @@
 /*
- * client.h: an S3 client over libcurl (GET, PUT, HEAD, DELETE, ListObjectsV2, CreateBucket).
+ * client.h: an S3 client over libcurl (GET, PUT, HEAD, DELETE, CopyObject, ListObjectsV2,
+ * CreateBucket).
  *
  * One `struct s3_client` talks to one bucket of one endpoint (AWS S3, Ceph RGW, MinIO, R2, the
  * embedded store) and is shared by every thread: requests are signed with SigV4 (s3/sigv4.h,
@@ -14,9 +15,10 @@
  * BadDigest/InvalidDigest/XAmzContentSHA256Mismatch/... -> ERR_INVALID, EntityTooLarge ->
  * ERR_TOO_LARGE, 5xx -> ERR_UPSTREAM; a timeout is ERR_TIMEOUT, a connection error ERR_IO.
  *
- * Retries: 5xx, 429, timeouts and connection errors are retried up to max_retries times with
- * exponential backoff and full jitter (sleep uniform in [0, min(retry_max_ms,
- * retry_base_ms * 2^n)]); other 4xx never are. Each attempt is signed again with the clock.
+ * Retries: 5xx but 501 (NotImplemented: asking again changes nothing), 429, timeouts and
+ * connection errors are retried up to max_retries times with exponential backoff and full jitter
+ * (sleep uniform in [0, min(retry_max_ms, retry_base_ms * 2^n)]); other 4xx never are. Each
+ * attempt is signed again with the clock.
  *
  * Limits: a GET body is capped (max_get_bytes or the per-call cap): a larger Content-Length is
  * refused before any byte is read, and a body that streams past the cap is cut off; both are
@@ -196,6 +198,27 @@ enum err_code s3_client_put(struct s3_client *c, const char *key, const void *bo
  * s3_object_info_free). A missing key is ERR_NOT_FOUND (code "NoSuchKey": HEAD has no body). */
 enum err_code s3_client_head(struct s3_client *c, const char *key, struct s3_object_info *info,
                              struct s3_response *r, struct err *e);
+
+/* CopyObject settings. All strings borrowed. */
+struct s3_copy_opts {
+    const char *if_match;      /* x-amz-copy-source-if-match: copy only while the source has this
+                                  ETag (quoted or not), else ERR_CONFLICT (PreconditionFailed);
+                                  NULL = any version */
+    bool replace_metadata;     /* x-amz-metadata-directive REPLACE: the copy gets the two fields
+                                  below (and no user metadata); false = COPY the source's */
+    const char *content_type;  /* with replace_metadata; NULL = "application/octet-stream" */
+    const char *cache_control; /* with replace_metadata; NULL = none */
+};
+
+/*
+ * CopyObject: `src_key` of the client's bucket to `key`, on the server (the bytes do not travel
+ * through the client). `o` may be NULL (copy the metadata, no condition). The new ETag is in
+ * r->etag. A 200 answer whose body is an <Error> (S3 reports a failure during the copy that
+ * way) is that error: ERR_UPSTREAM for InternalError, else as s3_error_map says. A missing
+ * source is ERR_NOT_FOUND; a store without CopyObject answers 501 (ERR_UPSTREAM, not retried).
+ */
+enum err_code s3_client_copy(struct s3_client *c, const char *src_key, const char *key,
+                             const struct s3_copy_opts *o, struct s3_response *r, struct err *e);
 
 /* DELETE. Deleting a missing key succeeds, as in S3. */
 enum err_code s3_client_delete(struct s3_client *c, const char *key, struct s3_response *r,

@@ -84,8 +84,8 @@ enum err_code s3_i_perform(struct s3_client *c, const struct s3_i_req *q, struct
 
 /* ---- pure helpers (unit-tested) ---------------------------------------------------------- */
 
-/* True when a failed attempt may be retried: curl timeouts and connection errors, HTTP 5xx and
- * 429. Never other 4xx, never a size-cap abort. */
+/* True when a failed attempt may be retried: curl timeouts and connection errors, HTTP 5xx
+ * (but 501) and 429. Never other 4xx, never a size-cap abort. */
 bool s3_i_retryable(CURLcode cc, long status);
 
 /* An S3 <Error> document. */
@@ -98,6 +98,12 @@ struct s3_i_error {
 /* Parses an S3 error body. ERR_INVALID (with e) when it is not a well-formed <Error> with a
  * <Code>. */
 enum err_code s3_i_parse_error(const char *body, size_t len, struct s3_i_error *out, struct err *e);
+
+/* Parses a CopyObject answer's body: a <CopyObjectResult> (its ETag, as sent, into `etag`) or
+ * an <Error> (into `err`, *failed set; S3 reports a failure during the copy so, with 200).
+ * ERR_INVALID (with e) for anything else. */
+enum err_code s3_i_parse_copy(const char *body, size_t len, char etag[S3_ETAG_MAX], bool *failed,
+                              struct s3_i_error *err, struct err *e);
 
 /* Parses a ListBucketResult (ListObjectsV2). When it says <EncodingType>url</EncodingType>,
  * keys and prefixes are form-decoded. ERR_INVALID for anything malformed (including a truncated

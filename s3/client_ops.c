@@ -1,5 +1,6 @@
 /*
- * client_ops.c: the S3 operations (GET, PUT, HEAD, DELETE, ListObjectsV2, CreateBucket) on top
+ * client_ops.c: the S3 operations (GET, PUT, HEAD, DELETE, CopyObject, ListObjectsV2,
+ * CreateBucket) on top
  * of s3_i_perform: each one assembles its request (headers, query), runs it and turns the
  * answer into the public result types of s3/client.h.
  */
@@ -221,6 +222,88 @@ enum err_code s3_client_put(struct s3_client *c, const char *key, const void *bo
 cleanup:
     for (size_t i = 0; i < ph.nnames; i++)
         free(ph.names[i]);
+    s3_i_resp_free(&p);
+    return rc;
+}
+
+/* ---- CopyObject -------------------------------------------------------------------------- */
+
+/* The copy's answer (a 2xx): its ETag into r, or the <Error> it carries. */
+static enum err_code copy_answer(const struct s3_i_resp *p, struct s3_response *r, struct err *e)
+{
+    char etag[S3_ETAG_MAX];
+    bool failed = false;
+    struct s3_i_error x;
+    enum err_code rc =
+        s3_i_parse_copy(p->body.data ? p->body.data : "", p->body.len, etag, &failed, &x, e);
+    if (rc != ERR_OK)
+        return err_set(e, ERR_UPSTREAM, "s3: CopyObject: unreadable answer (%s)", e ? e->msg : "");
+    if (failed) {
+        if (r) {
+            snprintf(r->code, sizeof(r->code), "%s", x.code);
+            snprintf(r->message, sizeof(r->message), "%s", x.message);
+        }
+        rc = strcmp(x.code, "InternalError") == 0 ? ERR_UPSTREAM : s3_error_map(p->status, x.code);
+        if (rc == ERR_OK)
+            rc = ERR_UPSTREAM;
+        return err_set(e, rc, "s3: CopyObject failed during the copy: %s%s%s", x.code,
+                       x.message[0] ? ": " : "", x.message);
+    }
+    if (r)
+        snprintf(r->etag, sizeof(r->etag), "%s", etag);
+    return ERR_OK;
+}
+
+enum err_code s3_client_copy(struct s3_client *c, const char *src_key, const char *key,
+                             const struct s3_copy_opts *o, struct s3_response *r, struct err *e)
+{
+    static const struct s3_copy_opts none;
+    struct put_headers ph;
+    struct s3_i_resp p;
+    struct buf src;
+    o = o ? o : &none;
+    memset(&ph, 0, sizeof(ph));
+    buf_init(&src, S3_KEY_BYTES_MAX * 3 + 256);
+    s3_i_resp_init(&p, S3_I_ERR_BODY_MAX);
+    if (r)
+        memset(r, 0, sizeof(*r));
+    enum err_code rc = ERR_INVALID;
+    if (src_key == NULL || src_key[0] == '\0') {
+        err_set(e, ERR_INVALID, "s3: CopyObject: no source key");
+        goto cleanup;
+    }
+    /* "/bucket/key", the key percent-encoded as in a path */
+    if (buf_printf(&src, "/%s/", c->bucket) != ERR_OK ||
+        sigv4_uri_encode(&src, src_key, strlen(src_key), true) != ERR_OK ||
+        buf_append(&src, "", 1) != ERR_OK) {
+        rc = err_set(e, ERR_INVALID, "s3: CopyObject: source key too long");
+        goto cleanup;
+    }
+    rc = add(&ph, "x-amz-copy-source", src.data, e);
+    if (rc == ERR_OK && o->if_match)
+        rc = add(&ph, "x-amz-copy-source-if-match", o->if_match, e);
+    if (rc == ERR_OK && o->replace_metadata) {
+        struct s3_put_opts po = {.content_type = o->content_type,
+                                 .cache_control = o->cache_control};
+        rc = add(&ph, "x-amz-metadata-directive", "REPLACE", e);
+        if (rc == ERR_OK)
+            rc = put_headers(&ph, &po, NULL, 0, e);
+    }
+    if (rc != ERR_OK)
+        goto cleanup;
+    struct s3_i_req q = {.method = "PUT",
+                         .key = key,
+                         .headers = ph.h,
+                         .nheaders = ph.n,
+                         .upload = true,
+                         .max_body = S3_I_ERR_BODY_MAX};
+    rc = s3_i_perform(c, &q, &p, r, e);
+    if (rc == ERR_OK)
+        rc = copy_answer(&p, r, e);
+cleanup:
+    for (size_t i = 0; i < ph.nnames; i++)
+        free(ph.names[i]);
+    buf_free(&src);
     s3_i_resp_free(&p);
     return rc;
 }

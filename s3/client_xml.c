@@ -41,6 +41,33 @@ cleanup:
     return rc;
 }
 
+enum err_code s3_i_parse_copy(const char *body, size_t len, char etag[S3_ETAG_MAX], bool *failed,
+                              struct s3_i_error *err, struct err *e)
+{
+    struct s3_xml_doc *doc = NULL;
+    etag[0] = '\0';
+    *failed = false;
+    memset(err, 0, sizeof(*err));
+    enum err_code rc = s3_xml_parse(body, len, &doc, e);
+    if (rc != ERR_OK)
+        goto cleanup;
+    const struct s3_xml_node *root = s3_xml_root(doc);
+    if (strcmp(root->name, "Error") == 0) {
+        *failed = true;
+        rc = s3_i_parse_error(body, len, err, e);
+        goto cleanup;
+    }
+    const char *tag = s3_xml_child_text(root, "ETag");
+    if (strcmp(root->name, "CopyObjectResult") != 0 || tag == NULL || tag[0] == '\0') {
+        rc = err_set(e, ERR_INVALID, "s3: not a <CopyObjectResult> with an ETag");
+        goto cleanup;
+    }
+    copy_field(etag, S3_ETAG_MAX, tag);
+cleanup:
+    s3_xml_free(doc);
+    return rc;
+}
+
 enum err_code s3_i_form_decode(const char *s, size_t n, char **out)
 {
     char *d = malloc(n + 1);

@@ -121,6 +121,37 @@ TEST(s3_error_document)
         CHECK_INT(s3_i_parse_error(bad[i], strlen(bad[i]), &er, &e), ERR_INVALID);
 }
 
+TEST(copy_result_document)
+{
+    char etag[S3_ETAG_MAX];
+    bool failed = true;
+    struct s3_i_error er;
+    struct err e = {0};
+    const char *ok = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult xmlns=\""
+                     "http://s3.amazonaws.com/doc/2006-03-01/\"><LastModified>2026-11-25T12:00:00."
+                     "000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag>"
+                     "</CopyObjectResult>";
+    REQUIRE(s3_i_parse_copy(ok, strlen(ok), etag, &failed, &er, &e) == ERR_OK);
+    CHECK(!failed);
+    CHECK_STR(etag, "\"9b2cf535f27731c974343645a3985328\"");
+    /* a failure during the copy comes as a 200 whose body is an <Error> */
+    const char *during = "<Error><Code>InternalError</Code><Message>We encountered an internal "
+                         "error.</Message><RequestId>r1</RequestId></Error>";
+    REQUIRE(s3_i_parse_copy(during, strlen(during), etag, &failed, &er, &e) == ERR_OK);
+    CHECK(failed);
+    CHECK_STR(er.code, "InternalError");
+    CHECK_STR(etag, "");
+    /* anything else is refused: no ETag, another root, truncated, not XML */
+    const char *bad[] = {"<CopyObjectResult><LastModified>x</LastModified></CopyObjectResult>",
+                         "<CopyObjectResult><ETag></ETag></CopyObjectResult>",
+                         "<PutResult><ETag>\"a\"</ETag></PutResult>",
+                         "<CopyObjectResult><ETag>\"a\"</ETag>",
+                         "",
+                         "OK"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_INT(s3_i_parse_copy(bad[i], strlen(bad[i]), etag, &failed, &er, &e), ERR_INVALID);
+}
+
 static const char *const page_xml =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
