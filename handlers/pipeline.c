@@ -210,7 +210,7 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
     int64_t t_begin = ts_now_mono_ms();
     rc = img_process_begin(data, len, &p->cfg.job, &prep, &res, &ie);
     if (rc == ERR_OK && fresh && res.origin != NULL) {
-        h_pipe_origin_put_start(p, &j->k, &res, &op);
+        h_pipe_origin_put_start(p, &j->k, &res, &src, data, len, &op);
         early = true;
     }
     int64_t t_queue = ts_now_mono_ms(), t_slot = t_queue;

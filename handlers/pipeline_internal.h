@@ -58,7 +58,14 @@ struct h_pipeline {
     size_t ninflight, capinflight;
     int imaging;               /* img_process calls running (guarded by mu) */
     pthread_cond_t imaging_cv; /* signalled when one ends */
+    bool no_origin_copy;       /* the store refused CopyObject, or its copies kept other ETags
+                                  H_PIPE_COPY_MISSES times in a row: origins are PUT (mu) */
+    int copy_misses;           /* copies in a row whose ETag was not the upload's (mu) */
 };
+
+/* Copies in a row that gave another ETag than the upload's before origins are only PUT (a store
+ * whose copies do not keep the ETag, e.g. SSE-KMS on AWS; once is an overwrite race). */
+#define H_PIPE_COPY_MISSES 3
 
 /* The bytes a manifest or failed record was made from. Plain value. */
 struct h_pipe_source {
@@ -135,9 +142,13 @@ const struct img_domain_presets *h_pipe_presets_for(const struct h_pipeline *p,
  * own, so that it overlaps the imaging. It owns the origin's bytes from the start.
  */
 struct h_pipe_origin_put {
+    struct h_pipeline *p;
     struct s3_client *s3;
     char key[S3_KEY_MAX];
-    uint8_t *body; /* malloc'd, owned */
+    char copy_from[S3_KEY_MAX]; /* the temp key when the origin is its bytes exactly, else "" */
+    char etag[S3_ETAG_MAX];     /* with copy_from: the temp's ETag the variants were made from */
+    bool copied;                /* the origin was stored by CopyObject */
+    uint8_t *body;              /* malloc'd, owned */
     size_t len;
     const char *content_type; /* static */
     pthread_t thread;
@@ -147,9 +158,17 @@ struct h_pipe_origin_put {
     struct err e;
 };
 
-/* Starts the PUT of res->origin at `k`'s origin key; takes res->origin (set to NULL; the rest
- * of the origin fields stay). On a failure to make the key, rc is set and nothing is sent. */
+/*
+ * Starts storing res->origin at `k`'s origin key; takes res->origin (set to NULL; the rest of
+ * the origin fields stay). When the origin is byte for byte the temp object `src` (no location
+ * to remove, no envelope), it is copied on the server (CopyObject from src->key with
+ * x-amz-copy-source-if-match src->etag, so the bytes do not travel again); the copy counts only
+ * when its ETag is src->etag, else (a store that ignores the condition and copied a newer
+ * upload, or does not keep ETags) the bytes are PUT over it, as they are when the copy fails.
+ * `src` NULL: PUT. On a failure to make the key, rc is set and nothing is sent.
+ */
 void h_pipe_origin_put_start(struct h_pipeline *p, const struct s3_key *k, struct img_result *res,
+                             const struct h_pipe_source *src, const void *temp, size_t temp_len,
                              struct h_pipe_origin_put *op);
 /* Waits for the PUT: its answer (and `e`). Idempotent. */
 enum err_code h_pipe_origin_put_wait(struct h_pipe_origin_put *op, struct err *e);

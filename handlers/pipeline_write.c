@@ -130,19 +130,76 @@ static enum err_code put_all(struct put_batch *b, struct err *e)
 
 /* ---- the origin's PUT ahead of the variants ---- */
 
+/* Whether origins may be copied; `refused` / `miss` / `hit` record a copy's outcome first. */
+static bool copy_allowed(struct h_pipeline *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool ok = !p->no_origin_copy;
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+static void copy_outcome(struct h_pipeline *p, bool refused, bool miss)
+{
+    pthread_mutex_lock(&p->mu);
+    bool was = p->no_origin_copy;
+    p->copy_misses = miss ? p->copy_misses + 1 : 0;
+    p->no_origin_copy |= refused || p->copy_misses >= H_PIPE_COPY_MISSES;
+    bool now = p->no_origin_copy;
+    pthread_mutex_unlock(&p->mu);
+    if (now && !was)
+        log_msg(LOGL_WARN, "pipeline", NULL, "origins are uploaded from now on: the store %s",
+                refused ? "refused CopyObject"
+                        : "answered copies with other ETags than their sources'");
+}
+
+/* CopyObject temp -> origin; true when the origin now holds exactly the upload's bytes. */
+static bool origin_copy(struct h_pipe_origin_put *op)
+{
+    struct s3_copy_opts co = {.if_match = op->etag,
+                              .replace_metadata = true,
+                              .content_type = op->content_type,
+                              .cache_control = H_PIPE_IMMUTABLE};
+    struct s3_response r;
+    struct err e = {0};
+    char got[S3_ETAG_MAX];
+    enum err_code rc = s3_client_copy(op->s3, op->copy_from, op->key, &co, &r, &e);
+    if (rc != ERR_OK) {
+        log_msg(LOGL_INFO, "pipeline", NULL, "origin copy failed, uploading it: %s", e.msg);
+        copy_outcome(op->p, rc == ERR_FORBIDDEN || r.status == 501, false);
+        return false;
+    }
+    h_pipe_unquote_etag(r.etag, got, sizeof(got));
+    bool same = strcmp(got, op->etag) == 0;
+    if (!same)
+        log_msg(LOGL_INFO, "pipeline", NULL, "origin copy has ETag %s, not %s: uploading it", got,
+                op->etag);
+    copy_outcome(op->p, false, !same);
+    return same;
+}
+
 static void *origin_put_thread(void *arg)
 {
     struct h_pipe_origin_put *op = arg;
     struct s3_put_opts po = {.content_type = op->content_type, .cache_control = H_PIPE_IMMUTABLE};
-    op->rc = s3_client_put(op->s3, op->key, op->body, op->len, &po, NULL, &op->e);
+    op->copied = op->copy_from[0] != '\0' && copy_allowed(op->p) && origin_copy(op);
+    op->rc =
+        op->copied ? ERR_OK : s3_client_put(op->s3, op->key, op->body, op->len, &po, NULL, &op->e);
     return NULL;
 }
 
 void h_pipe_origin_put_start(struct h_pipeline *p, const struct s3_key *k, struct img_result *res,
+                             const struct h_pipe_source *src, const void *temp, size_t temp_len,
                              struct h_pipe_origin_put *op)
 {
     memset(op, 0, sizeof(*op));
+    op->p = p;
     op->s3 = p->cfg.s3;
+    if (src != NULL && src->etag[0] != '\0' && res->origin_len == temp_len &&
+        memcmp(res->origin, temp, temp_len) == 0) {
+        snprintf(op->copy_from, sizeof(op->copy_from), "%s", src->key);
+        snprintf(op->etag, sizeof(op->etag), "%s", src->etag);
+    }
     op->body = res->origin;
     op->len = res->origin_len;
     op->content_type = img_format_mime(res->origin_format);

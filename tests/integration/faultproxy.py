@@ -24,6 +24,10 @@ first); nothing else is changed. Keep-alive is supported towards the client; eve
 goes to the upstream on a fresh connection (so an upstream closing an idle connection is never
 mistaken for a fault).
 
+`answer` (optional) is called with each journal entry before it is forwarded; when it returns
+(status, body bytes) the request is NOT forwarded and that answer (application/xml) is sent
+instead, as a store without the feature would answer (the entry's status is that status).
+
 Command line: faultproxy.py LISTEN_PORT UPSTREAM_HOST:PORT [p500 p503 preset pslow]
 """
 import random
@@ -124,8 +128,9 @@ class FaultProxy:
     """Listens on 127.0.0.1:port (0 = any free port) and forwards to upstream (host, port)."""
 
     def __init__(self, upstream, port=0, p500=0.0, p503=0.0, preset=0.0, pslow=0.0, slow_s=1.5,
-                 seed=1):
+                 seed=1, answer=None):
         self.upstream = upstream
+        self.answer = answer
         self.probs = {"500": p500, "503": p503, "reset": preset, "slow": pslow}
         self.slow_s = slow_s
         self.rng = random.Random(seed)
@@ -235,7 +240,13 @@ class FaultProxy:
                          "t_in": time.monotonic()}
                 with self.lock:
                     self.journal.append(entry)
-                rhead, rbody = self._upstream(method, head + body)
+                own = self.answer(entry) if self.answer else None
+                if own is not None:
+                    rbody = own[1]
+                    rhead = (f"HTTP/1.1 {own[0]} Answer\r\nContent-Type: application/xml\r\n"
+                             f"Content-Length: {len(rbody)}\r\n\r\n").encode()
+                else:
+                    rhead, rbody = self._upstream(method, head + body)
                 entry["status"] = int(rhead.split(b" ", 2)[1])
                 entry["t_out"] = time.monotonic()
                 if not self._answer(client, method, rhead, rbody):

@@ -211,6 +211,99 @@ class Process(unittest.TestCase):
                  e["t_in"] > manifest_put[0]["t_in"]]
         self.assertEqual(later, delete, "only the temp's DELETE comes after the manifest")
 
+    def process_via_proxy(self, keys, answer=None):
+        """Puts nothing; processes one event with a record per (key, size, etag) through a
+        recording proxy; returns (results, journal)."""
+        proxy = FaultProxy(("127.0.0.1", 7480), answer=answer)
+        try:
+            rc, doc, err = self.process(self.write({"Records": [
+                s3_record("ceph:s3", k, size, etag) for k, size, etag in keys]}),
+                env={"IMGSVC_S3_ENDPOINT": proxy.url})
+        finally:
+            proxy.close()
+        self.assertEqual(rc, 0, err)
+        return doc["results"], proxy.journal
+
+    def origin_requests(self, journal, origin_key):
+        path = "/" + RGW["IMGSVC_S3_BUCKET"] + "/" + origin_key
+        return [e for e in journal if e["method"] == "PUT" and
+                urllib.parse.unquote(e["target"].split("?")[0]) == path]
+
+    def gps_free_photo(self):
+        """A corpus photo as imgsvc stores its origin (location removed, nothing else changed):
+        an upload that has nothing to remove. Every corpus photo has a location."""
+        key = temp_key("proc-gps")
+        size, etag = put_temp(self.s3, key, self.photo)
+        results, journal = self.process_via_proxy([(key, size, etag)])
+        self.assert_ready(results[0], key)
+        m = self.manifest(results[0]["manifestKey"])
+        self.assertTrue(m["origin"]["gpsRemoved"], m["origin"])
+        # that origin was PUT with its bytes: it differs from the upload
+        puts = self.origin_requests(journal, m["origin"]["key"])
+        self.assertEqual([(e["status"], "x-amz-copy-source" in e["headers"],
+                           int(e["headers"]["content-length"])) for e in puts],
+                         [(200, False, m["origin"]["bytes"])])
+        got = self.s3.get_object(Bucket=RGW["IMGSVC_S3_BUCKET"], Key=m["origin"]["key"])
+        return got["Body"].read()
+
+    def test_origin_equal_to_the_upload_is_copied_on_the_server(self):
+        """An upload with no location to remove: its origin is a CopyObject of the temp,
+        conditional on the ETag the variants were made from; no bytes travel again."""
+        data = self.gps_free_photo()
+        key = temp_key("proc-copy")
+        path = os.path.join(self.tmp.name, "clean.jpg")
+        with open(path, "wb") as f:
+            f.write(data)
+        size, etag = put_temp(self.s3, key, path)
+        results, journal = self.process_via_proxy([(key, size, etag)])
+        self.assert_ready(results[0], key)
+        m = self.manifest(results[0]["manifestKey"])
+        self.assertFalse(m["origin"]["gpsRemoved"])
+        reqs = self.origin_requests(journal, m["origin"]["key"])
+        self.assertEqual(len(reqs), 1, journal)
+        h = reqs[0]["headers"]
+        self.assertEqual((reqs[0]["status"], h["content-length"]), (200, "0"))
+        self.assertEqual(urllib.parse.unquote(h["x-amz-copy-source"]),
+                         f"/{RGW['IMGSVC_S3_BUCKET']}/{key}")
+        self.assertEqual((h["x-amz-copy-source-if-match"], h["x-amz-metadata-directive"]),
+                         (etag, "REPLACE"))
+        got = self.s3.get_object(Bucket=RGW["IMGSVC_S3_BUCKET"], Key=m["origin"]["key"])
+        self.assertEqual(got["Body"].read(), data)
+        self.assertEqual((got["ContentType"], got["CacheControl"], got["Metadata"]),
+                         ("image/jpeg", "public, max-age=31536000, immutable", {}))
+        self.assertFalse(self.exists(key))
+
+    def test_origin_copy_refused_or_of_another_version_is_uploaded(self):
+        """A store without CopyObject (501): the origin is PUT with its bytes, and the next
+        uploads of the process do not try copying again. A copy whose ETag is not the upload's
+        (a store that ignored the condition and copied a newer upload): the bytes are PUT over
+        it."""
+        data = self.gps_free_photo()
+        path = os.path.join(self.tmp.name, "clean.jpg")
+        with open(path, "wb") as f:
+            f.write(data)
+        for reply, copies in (
+                ((501, b"<Error><Code>NotImplemented</Code><Message>no</Message></Error>"), 1),
+                ((200, b"<CopyObjectResult><ETag>&quot;0123456789abcdef0123456789abcdef&quot;"
+                       b"</ETag></CopyObjectResult>"), 2)):
+            keys = []
+            for _ in range(2):
+                k = temp_key("proc-nocopy")
+                keys.append((k, *put_temp(self.s3, k, path)))
+            results, journal = self.process_via_proxy(
+                keys, answer=lambda e: reply if "x-amz-copy-source" in e["headers"] else None)
+            tried = [e for e in journal if "x-amz-copy-source" in e["headers"]]
+            self.assertEqual(len(tried), copies, reply)
+            for (k, _, _), r in zip(keys, results):
+                self.assert_ready(r, k)
+                m = self.manifest(r["manifestKey"])
+                reqs = self.origin_requests(journal, m["origin"]["key"])
+                bodies = [e for e in reqs if "x-amz-copy-source" not in e["headers"]]
+                self.assertEqual([(e["status"], int(e["headers"]["content-length"]))
+                                  for e in bodies], [(200, len(data))], reply)
+                got = self.s3.get_object(Bucket=RGW["IMGSVC_S3_BUCKET"], Key=m["origin"]["key"])
+                self.assertEqual(got["Body"].read(), data)
+
     def test_event_from_standard_input(self):
         key = temp_key("proc-stdin")
         size, etag = put_temp(self.s3, key, self.photo)

@@ -180,6 +180,23 @@ class StoreCopy(unittest.TestCase):
             "content-type": "image/jpeg", "x-amz-copy-source": f"/{BUCKET}/private/secret.jpg"})
         self.assertEqual((st, s3_error(data)[0]), (403, "AccessDenied"), data)
         self.assertEqual(self.keys(), ["private/secret.jpg"])
+        # Ceph RGW 16.2 accepts the unsigned header and copies (docs/security.md): recorded so
+        # that a fixed RGW shows up here
+        rgw = client(RGW_HOST, RGW_AK, RGW_SK)
+        run = uuid.uuid4().hex[:8]
+        secret, temp = f"copy/{run}/secret.jpg", f"copy/{run}/upload.jpg"
+        rgw.put_object(Bucket=RGW_BUCKET, Key=secret, Body=b"secret")
+        url = presign("PUT", RGW_HOST, RGW_BUCKET, temp, RGW_AK, RGW_SK,
+                      headers={"content-type": "image/jpeg"})
+        st, _, data = raw("PUT", url, body=b"", headers={
+            "content-type": "image/jpeg", "x-amz-copy-source": f"/{RGW_BUCKET}/{secret}"})
+        try:
+            self.assertEqual(st, 200, data)
+            self.assertEqual(rgw.get_object(Bucket=RGW_BUCKET, Key=temp)["Body"].read(),
+                             b"secret")
+        finally:
+            rgw.delete_object(Bucket=RGW_BUCKET, Key=temp)
+            rgw.delete_object(Bucket=RGW_BUCKET, Key=secret)
 
     def test_awscli_copies_between_keys(self):
         if not os.access(AWS, os.X_OK):
