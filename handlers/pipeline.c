@@ -292,11 +292,11 @@ static void read_one(void *ctx, size_t i)
     if (i == 0)
         rd->temp_rc = read_temp(rd->j, &rd->info, &rd->data, &rd->len, &rd->too_large, &rd->temp_e);
     else if (i == 1)
-        rd->r.manifest_rc = h_pipe_manifest_read(p, &rd->j->k, S3_KEY_MANIFEST, &rd->r.manifest,
-                                                 NULL, &rd->r.manifest_e);
+        rd->r.manifest_rc = h_pipe_record_read(p, &rd->j->k, S3_KEY_MANIFEST, &rd->r.manifest, NULL,
+                                               &rd->r.manifest_e);
     else
         rd->r.failed_rc =
-            h_pipe_manifest_read(p, &rd->j->k, S3_KEY_FAILED, &rd->r.failed, NULL, &rd->r.failed_e);
+            h_pipe_record_read(p, &rd->j->k, S3_KEY_FAILED, &rd->r.failed, NULL, &rd->r.failed_e);
 }
 
 /* One attempt of the whole flow. ERR_OK when j->out holds the answer; else the S3 error.

@@ -210,6 +210,15 @@ enum err_code h_pipe_manifest_read(struct h_pipeline *p, const struct s3_key *k,
                                    enum s3_key_kind kind, struct h_manifest *m, char **text,
                                    struct err *e);
 
+/*
+ * h_pipe_manifest_read for a record that is usually absent (an upload being processed, a status
+ * poll while pending): a HEAD first, the GET only when the record is there. On Ceph RGW 16.2 a
+ * HEAD of a missing key costs half the CPU of a GET of it (bench/store/rgw_request_cost.py).
+ */
+enum err_code h_pipe_record_read(struct h_pipeline *p, const struct s3_key *k,
+                                 enum s3_key_kind kind, struct h_manifest *m, char **text,
+                                 struct err *e);
+
 /* Builds the key of kind `kind` for the upload `k` into out (S3_KEY_MAX). For a variant, `size`
  * is the preset name and `ext` the format's extension; both ignored otherwise (ext NULL = k's). */
 enum err_code h_pipe_key(const struct s3_key *k, enum s3_key_kind kind, const char *size,

@@ -24,7 +24,7 @@ static enum err_code read_records(struct h_pipeline *p, const struct s3_key *k,
     *found = false;
     if (m == NULL)
         goto cleanup;
-    rc = h_pipe_manifest_read(p, k, S3_KEY_MANIFEST, m, json, e);
+    rc = h_pipe_record_read(p, k, S3_KEY_MANIFEST, m, json, e);
     if (rc == ERR_OK) {
         *state = H_UPLOAD_READY;
         *found = true;
@@ -32,7 +32,7 @@ static enum err_code read_records(struct h_pipeline *p, const struct s3_key *k,
     }
     if (rc != ERR_NOT_FOUND)
         goto cleanup;
-    rc = h_pipe_manifest_read(p, k, S3_KEY_FAILED, m, json, e);
+    rc = h_pipe_record_read(p, k, S3_KEY_FAILED, m, json, e);
     if (rc == ERR_OK) {
         *state = H_UPLOAD_FAILED;
         *found = true;

@@ -335,6 +335,22 @@ cleanup:
     return rc;
 }
 
+enum err_code h_pipe_record_read(struct h_pipeline *p, const struct s3_key *k,
+                                 enum s3_key_kind kind, struct h_manifest *m, char **text,
+                                 struct err *e)
+{
+    char key[S3_KEY_MAX];
+    struct s3_object_info info;
+    if (text != NULL)
+        *text = NULL;
+    enum err_code rc = h_pipe_key(k, kind, NULL, NULL, key, e);
+    if (rc != ERR_OK)
+        return rc;
+    rc = s3_client_head(p->cfg.s3, key, &info, NULL, e);
+    s3_object_info_free(&info);
+    return rc == ERR_OK ? h_pipe_manifest_read(p, k, kind, m, text, e) : rc;
+}
+
 char *h_pipe_result_json(const struct h_pipe_result *r)
 {
     char *text = NULL;

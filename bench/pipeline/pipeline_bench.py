@@ -179,7 +179,8 @@ class Stack:
         self.rgw.make_bucket(self.bucket)
         if self.name == "imgsvc":
             env = dict(server_env(self.bucket), IMGSVC_EVENTS_TOKEN=TOKEN,
-                       IMGSVC_WORKERS=str(args.workers))
+                       IMGSVC_WORKERS=str(args.workers),
+                       **dict(kv.split("=", 1) for kv in args.imgsvc_env))
             self.srv = harness.Server(env=env)
             self.port = self.srv.port
             url = f"http://127.0.0.1:{self.port}/v1/events/s3?token={TOKEN}"
@@ -438,10 +439,16 @@ def main():
     ap.add_argument("--sync-events", action="store_true",
                     help="push ObjectCreated from a non-persistent topic (inside the PUT, no "
                          "queue: RGW 16 polls an idle persistent queue every 100 ms) for both")
+    ap.add_argument("--imgsvc-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an imgsvc setting other than its default (repeatable; reported in "
+                         "settings.imgsvc_env)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--build-type", default="", help="imgsvc's CMAKE_BUILD_TYPE (reported)")
     args = ap.parse_args()
+    for kv in args.imgsvc_env:
+        if "=" not in kv or not kv.startswith("IMGSVC_"):
+            raise SystemExit(f"--imgsvc-env wants IMGSVC_NAME=VALUE, not {kv!r}")
     harness.BIN = args.imgsvc
     names = sorted(f for f in os.listdir(args.photos) if f.endswith(".jpg"))
     photos = []
@@ -459,7 +466,8 @@ def main():
                         "photo_bytes_mean": int(sum(map(len, photos)) / len(photos)),
                         "ready": "temp object's DELETE (non-persistent ObjectRemoved topic)",
                         "events": ("RGW non-persistent (synchronous) topic" if args.sync_events
-                                   else "RGW persistent topic") + " -> POST /v1/events/s3"},
+                                   else "RGW persistent topic") + " -> POST /v1/events/s3",
+                        "imgsvc_env": dict(kv.split("=", 1) for kv in args.imgsvc_env)},
            "stacks": {}}
     rgw = Rgw()
     watch = Recorder()
@@ -492,6 +500,8 @@ def main():
         doc["targets"] = {
             "throughput_ratio": {"value": round(ratio, 2), "target": 2.0, "met": ratio >= 2.0},
             "p99_ms_at_half_max": {"value": p99, "target": 400, "met": p99 <= 400}}
+        if args.imgsvc_env:  # the targets are for imgsvc's defaults
+            doc["targets"]["with_settings"] = doc["settings"]["imgsvc_env"]
         doc["cpu_per_upload"] = cpu_summary(st)
     print(json.dumps(doc))
 

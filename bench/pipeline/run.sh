@@ -14,7 +14,7 @@
 # maximum rate), each with the measured value and whether it is met.
 #
 # usage: bench/pipeline/run.sh [-n UPLOADS] [-m UPLOADS] [-c PUT_THREADS] [-w WORKERS]
-#                              [-W NODE_JOBS] [-f FRACTION] [-s imgsvc,node] [-S] [-q]
+#                              [-W NODE_JOBS] [-f FRACTION] [-s imgsvc,node] [-e NAME=VALUE] [-S] [-q]
 #   -n  closed-phase uploads (default 200)        -m  open-phase uploads (default 100)
 #   -c  PUT threads in the closed phase (8)
 #   -w  imgsvc's IMGSVC_WORKERS (2, its default: uploads decoded at once, with its default
@@ -22,6 +22,8 @@
 #   -W  the anchor's jobs at once instead (PIPE_CONCURRENCY; see docs/benchmarks.md for 2-4)
 #   -f  open-phase rate as a fraction of the closed-phase rate (0.5)
 #   -s  stacks to run (default imgsvc,node)
+#   -e  an imgsvc setting other than its default, e.g. -e IMGSVC_ORIGIN_STRIP_LOCATION=false
+#       (repeatable; reported in settings.imgsvc_env: such a run is not the default's figure)
 #   -S  synchronous events for both stacks: a non-persistent topic pushes from inside the PUT
 #       (RGW 16 polls an idle persistent queue only every 100 ms, hard-coded; see the driver)
 #   -q  quick: -n 12 -m 6 (checks that everything runs; the numbers mean nothing)
@@ -33,8 +35,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-n=200 m=100 conc=8 workers=2 node_jobs=0 frac=0.5 stacks=imgsvc,node sync=()
-while getopts "n:m:c:w:W:f:s:Sqh" opt; do
+n=200 m=100 conc=8 workers=2 node_jobs=0 frac=0.5 stacks=imgsvc,node sync=() extra=()
+while getopts "n:m:c:w:W:f:s:e:Sqh" opt; do
     case $opt in
     n) n=$OPTARG ;;
     m) m=$OPTARG ;;
@@ -43,9 +45,10 @@ while getopts "n:m:c:w:W:f:s:Sqh" opt; do
     W) node_jobs=$OPTARG ;;
     f) frac=$OPTARG ;;
     s) stacks=$OPTARG ;;
+    e) extra+=(--imgsvc-env "$OPTARG") ;;
     S) sync=(--sync-events) ;;
     q) n=12 m=6 ;;
-    *) sed -n '2,32p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,34p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
@@ -81,4 +84,4 @@ imgsvc_say "imgsvc $IMGSVC_BIN (${build_type:-unknown build type}), $n + $m uplo
 NODE_NO_WARNINGS=1 /usr/bin/python3 "$IMGSVC_ROOT/bench/pipeline/pipeline_bench.py" \
     --imgsvc "$IMGSVC_BIN" --photos "$corpus/photos" --node "$node" -n "$n" -m "$m" \
     -c "$conc" -w "$workers" -W "$node_jobs" -f "$frac" --stacks "$stacks" --build-type "${build_type:-}" \
-    ${sync[@]+"${sync[@]}"}
+    ${sync[@]+"${sync[@]}"} ${extra[@]+"${extra[@]}"}

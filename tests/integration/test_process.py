@@ -210,6 +210,11 @@ class Process(unittest.TestCase):
         later = [e for e in proxy.journal if e["method"] in ("PUT", "POST", "DELETE") and
                  e["t_in"] > manifest_put[0]["t_in"]]
         self.assertEqual(later, delete, "only the temp's DELETE comes after the manifest")
+        # the records were looked for with a HEAD each (404: not read), never a GET
+        failed_key = f"failed/{doc['results'][0]['manifestKey'].replace('/manifest/', '/')}"
+        for k in (doc["results"][0]["manifestKey"], failed_key):
+            self.assertEqual([e["status"] for e in calls("HEAD", k)], [404], k)
+            self.assertEqual(calls("GET", k), [], k)
 
     def process_via_proxy(self, keys, answer=None):
         """Puts nothing; processes one event with a record per (key, size, etag) through a
