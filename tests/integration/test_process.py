@@ -282,17 +282,17 @@ class Process(unittest.TestCase):
         """A store without CopyObject (501): the origin is PUT with its bytes, and the next
         uploads of the process do not try copying again. A copy whose ETag is not the upload's
         (a store that ignored the condition and copied a newer upload): the bytes are PUT over
-        it."""
+        it; after three such copies in a row the process only PUTs."""
         data = self.gps_free_photo()
         path = os.path.join(self.tmp.name, "clean.jpg")
         with open(path, "wb") as f:
             f.write(data)
-        for reply, copies in (
-                ((501, b"<Error><Code>NotImplemented</Code><Message>no</Message></Error>"), 1),
+        for reply, uploads, copies in (
+                ((501, b"<Error><Code>NotImplemented</Code><Message>no</Message></Error>"), 2, 1),
                 ((200, b"<CopyObjectResult><ETag>&quot;0123456789abcdef0123456789abcdef&quot;"
-                       b"</ETag></CopyObjectResult>"), 2)):
+                       b"</ETag></CopyObjectResult>"), 4, 3)):
             keys = []
-            for _ in range(2):
+            for _ in range(uploads):
                 k = temp_key("proc-nocopy")
                 keys.append((k, *put_temp(self.s3, k, path)))
             results, journal = self.process_via_proxy(
