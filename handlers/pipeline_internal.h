@@ -52,7 +52,7 @@
 
 struct h_pipeline {
     struct h_pipeline_cfg cfg; /* copied by h_pipeline_new; s3 and presets borrowed */
-    pthread_mutex_t mu;        /* guards the in-flight set */
+    pthread_mutex_t mu;        /* guards the in-flight set and the fields marked (mu) */
     pthread_cond_t cv;         /* signalled when a name leaves the set */
     char (*inflight)[S3_KEY_MAX];
     size_t ninflight, capinflight;

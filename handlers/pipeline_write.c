@@ -130,7 +130,7 @@ static enum err_code put_all(struct put_batch *b, struct err *e)
 
 /* ---- the origin's PUT ahead of the variants ---- */
 
-/* Whether origins may be copied; `refused` / `miss` / `hit` record a copy's outcome first. */
+/* Whether origins may still be copied (see copy_outcome). */
 static bool copy_allowed(struct h_pipeline *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -139,6 +139,9 @@ static bool copy_allowed(struct h_pipeline *p)
     return ok;
 }
 
+/* Records a copy's outcome: `refused` (the store does not copy: never again), `miss` (a copy
+ * with another ETag: H_PIPE_COPY_MISSES in a row and never again); a good copy resets the
+ * misses. Logs once when copying stops. */
 static void copy_outcome(struct h_pipeline *p, bool refused, bool miss)
 {
     pthread_mutex_lock(&p->mu);

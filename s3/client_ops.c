@@ -234,10 +234,11 @@ static enum err_code copy_answer(const struct s3_i_resp *p, struct s3_response *
     char etag[S3_ETAG_MAX];
     bool failed = false;
     struct s3_i_error x;
+    struct err pe = {0};
     enum err_code rc =
-        s3_i_parse_copy(p->body.data ? p->body.data : "", p->body.len, etag, &failed, &x, e);
+        s3_i_parse_copy(p->body.data ? p->body.data : "", p->body.len, etag, &failed, &x, &pe);
     if (rc != ERR_OK)
-        return err_set(e, ERR_UPSTREAM, "s3: CopyObject: unreadable answer (%s)", e ? e->msg : "");
+        return err_set(e, ERR_UPSTREAM, "s3: CopyObject: unreadable answer (%s)", pe.msg);
     if (failed) {
         if (r) {
             snprintf(r->code, sizeof(r->code), "%s", x.code);
