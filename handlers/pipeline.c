@@ -178,6 +178,16 @@ static void fill_source(const struct job *j, const struct s3_object_info *info,
     src->last_modified = info->last_modified;
 }
 
+/* Whether the temp was made by CopyObject rather than uploaded: the record says so, for this very
+ * version (a later upload over the copy has its own record). Not an upload: on Ceph RGW 16.2 a
+ * presigned upload URL accepts an unsigned x-amz-copy-source, so its holder could make the temp
+ * a copy of any object whose key they know (docs/security.md). */
+static bool copied_temp(const struct job *j, const char *etag)
+{
+    return j->rec != NULL && strcmp(j->rec->event_name, "ObjectCreated:Copy") == 0 &&
+           (j->rec->etag[0] == '\0' || strcmp(j->rec->etag, etag) == 0);
+}
+
 /* img_process → PUT outputs (or the failed record) → DELETE temp, for the temp's body
  * `data` (NULL when `too_large`) and the headers `info` of its GET (or HEAD). `fresh`: the
  * upload has no manifest or failed record yet, so its origin's PUT may start before the
@@ -195,6 +205,12 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
     bool early = false;
     enum err_code rc;
     fill_source(j, info, &src);
+    if (copied_temp(j, src.etag)) {
+        rc = fail_upload(
+            j, &src, "copied_object",
+            "the temp object was made by CopyObject, not uploaded: it is not processed", e);
+        goto cleanup;
+    }
     if (too_large) {
         char msg[H_PIPE_MESSAGE_MAX];
         snprintf(msg, sizeof(msg), "the upload has %llu bytes, more than the cap of %llu",

@@ -340,6 +340,35 @@ class Process(unittest.TestCase):
                                                                       etag)]}))
         self.assertEqual((rc, doc["results"][0]["outcome"]), (0, "done_before"), err)
 
+    def test_a_temp_made_by_copy_is_failed_not_processed(self):
+        """An ObjectCreated:Copy record for the temp's very version: not an upload (on RGW a
+        presigned upload URL can be turned into a copy, docs/security.md): a failed record
+        copied_object, the temp deleted, nothing made. A Copy record for an older version (the
+        temp uploaded over since) does not stop the upload now there."""
+        key = temp_key("proc-copied")
+        size, etag = put_temp(self.s3, key, self.photo)
+        rec = s3_record("ceph:s3", key, size, etag)
+        rec["eventName"] = "ObjectCreated:Copy"
+        rc, doc, err = self.process(self.write({"Records": [rec]}))
+        self.assertEqual(rc, 1, err)
+        r = doc["results"][0]
+        self.assertEqual((r["outcome"], r["reason"]), ("failed", "copied_object"), r)
+        self.assertFalse(self.exists(key))
+        feed = key.split("/")[2]
+        self.assertEqual(self.manifest(f"failed/feed/{feed}/{r['uploadId']}.json")["error"]
+                         ["code"], "copied_object")
+        for k in (f"feed/{feed}/manifest/{r['uploadId']}.json",
+                  f"feed/{feed}/origin/{r['uploadId']}.jpeg"):
+            self.assertFalse(self.exists(k), k)
+
+        key = temp_key("proc-copied-then-put")
+        size, etag = put_temp(self.s3, key, self.photo)
+        rec = s3_record("ceph:s3", key, size, "0123456789abcdef0123456789abcdef")
+        rec["eventName"] = "ObjectCreated:Copy"
+        rc, doc, err = self.process(self.write({"Records": [rec]}))
+        self.assertEqual(rc, 0, err)
+        self.assert_ready(doc["results"][0], key)
+
     def test_envelopes_sns_sqs_and_lambda_sns_are_unwrapped(self):
         keys, records = [], []
         for i in range(3):
