@@ -200,8 +200,13 @@ void h_store_object_copy(const struct h_request *req, struct h_response *resp)
     if (!conditions_hold(req, resp, &sinfo))
         goto cleanup;
     data = malloc(sinfo.size ? (size_t)sinfo.size : 1);
-    if (data == NULL || s3_store_obj_read(obj, 0, data, (size_t)sinfo.size, &e) != ERR_OK) {
-        h_store_failed(req, resp, data == NULL ? ERR_NOMEM : ERR_IO, &e);
+    if (data == NULL)
+        rc = err_set(&e, ERR_NOMEM, "out of memory for a copy of %llu bytes",
+                     (unsigned long long)sinfo.size);
+    else
+        rc = s3_store_obj_read(obj, 0, data, (size_t)sinfo.size, &e);
+    if (rc != ERR_OK) {
+        h_store_failed(req, resp, rc == ERR_NOMEM ? ERR_NOMEM : ERR_IO, &e);
         goto cleanup;
     }
     struct s3_store_put p = {

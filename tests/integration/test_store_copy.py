@@ -74,28 +74,29 @@ RGW_LAX = {"if_match_wrong", "if_none_match_right", "if_unmodified_since_past",
 
 
 def run_case(s3, bucket, name, src_key, args):
-    """Makes the case's source, copies, and returns (status, code, object or None)."""
+    """Makes the case's source, copies, returns (status, code, object or None) and deletes what
+    it made."""
     run = uuid.uuid4().hex[:8]
     own = f"copy/{run}/{name}.bin"
     body = hashlib.sha256(name.encode()).digest() * 1000
-    made = src_key or own
+    made = own if src_key in (None, "SELF") else src_key
+    dst = own if src_key == "SELF" else f"copy/{run}/{name}-copy.bin"
+    etag = '"x"'
     if made != "copy/none/such key":
-        made = own if src_key in (None, "SELF") else src_key
         etag = s3.put_object(Bucket=bucket, Key=made, Body=body, ContentType="image/jpeg",
                              CacheControl="no-cache", Metadata={"owner": "u1"})["ETag"]
-    else:
-        etag = '"x"'
-    dst = own if src_key == "SELF" else f"copy/{run}/{name}-copy.bin"
     a = {k: (etag if v == "ETAG" else v) for k, v in args.items()}
     try:
         s3.copy_object(Bucket=bucket, Key=dst, CopySource={"Bucket": bucket, "Key": made}, **a)
+        got = s3.get_object(Bucket=bucket, Key=dst)
+        return 200, "", (got["Body"].read() == body, got["ETag"] == etag, got["ContentType"],
+                         got.get("CacheControl"), got["Metadata"])
     except ClientError as ex:
         return ex.response["ResponseMetadata"]["HTTPStatusCode"], ex.response["Error"]["Code"], \
             None
-    got = s3.get_object(Bucket=bucket, Key=dst)
-    obj = (got["Body"].read() == body, got["ETag"] == etag, got["ContentType"],
-           got.get("CacheControl"), got["Metadata"])
-    return 200, "", obj
+    finally:
+        for k in {made, dst}:
+            s3.delete_object(Bucket=bucket, Key=k)
 
 
 class CopyParity(unittest.TestCase):
