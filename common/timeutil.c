@@ -186,3 +186,13 @@ bool ts_parse_rfc3339(const char *s, time_t *out)
         return false;
     return make_time(y, mo, d, h, mi, sec, out);
 }
+
+bool ts_parse_http_date(const char *s, time_t *out)
+{
+    struct tm tm = {0};
+    const char *end = s ? strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
+    if (end == NULL || *end != '\0')
+        return false;
+    *out = timegm(&tm);
+    return *out != (time_t)-1;
+}

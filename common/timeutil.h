@@ -45,5 +45,7 @@ size_t ts_http_date(time_t t, char *out, size_t cap);
 bool ts_parse_amz(const char *s, time_t *out);
 /* Accepts "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC only). */
 bool ts_parse_rfc3339(const char *s, time_t *out);
+/* Accepts an HTTP date as ts_http_date writes it: "Sun, 30 Aug 2015 12:36:00 GMT". */
+bool ts_parse_http_date(const char *s, time_t *out);
 
 #endif

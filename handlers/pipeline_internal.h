@@ -147,7 +147,6 @@ struct h_pipe_origin_put {
     char key[S3_KEY_MAX];
     char copy_from[S3_KEY_MAX]; /* the temp key when the origin is its bytes exactly, else "" */
     char etag[S3_ETAG_MAX];     /* with copy_from: the temp's ETag the variants were made from */
-    bool copied;                /* the origin was stored by CopyObject */
     uint8_t *body;              /* malloc'd, owned */
     size_t len;
     const char *content_type; /* static */

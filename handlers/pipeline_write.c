@@ -185,9 +185,8 @@ static void *origin_put_thread(void *arg)
 {
     struct h_pipe_origin_put *op = arg;
     struct s3_put_opts po = {.content_type = op->content_type, .cache_control = H_PIPE_IMMUTABLE};
-    op->copied = op->copy_from[0] != '\0' && copy_allowed(op->p) && origin_copy(op);
-    op->rc =
-        op->copied ? ERR_OK : s3_client_put(op->s3, op->key, op->body, op->len, &po, NULL, &op->e);
+    bool copied = op->copy_from[0] != '\0' && copy_allowed(op->p) && origin_copy(op);
+    op->rc = copied ? ERR_OK : s3_client_put(op->s3, op->key, op->body, op->len, &po, NULL, &op->e);
     return NULL;
 }
 

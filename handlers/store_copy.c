@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -92,19 +90,6 @@ static bool etag_listed(const char *v, const char *etag)
     return false;
 }
 
-/* An HTTP date (IMF-fixdate, as S3 clients send) as Unix seconds; false when unreadable (S3
- * then ignores the condition). */
-static bool http_date(const char *s, time_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = s ? strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
-    if (end == NULL || *end != '\0')
-        return false;
-    *out = timegm(&tm);
-    return true;
-}
-
 /* The x-amz-copy-source-if-* conditions against the source. False: 412 is set. */
 static bool conditions_hold(const struct h_request *req, struct h_response *resp,
                             const struct s3_store_info *info)
@@ -115,11 +100,11 @@ static bool conditions_hold(const struct h_request *req, struct h_response *resp
     bool ok = true;
     if (im != NULL)
         ok = etag_listed(im, info->etag);
-    else if (http_date(h_header(req, "x-amz-copy-source-if-unmodified-since"), &t))
+    else if (ts_parse_http_date(h_header(req, "x-amz-copy-source-if-unmodified-since"), &t))
         ok = mtime <= t;
     if (ok && inm != NULL)
         ok = !etag_listed(inm, info->etag);
-    else if (ok && http_date(h_header(req, "x-amz-copy-source-if-modified-since"), &t))
+    else if (ok && ts_parse_http_date(h_header(req, "x-amz-copy-source-if-modified-since"), &t))
         ok = mtime > t;
     if (!ok)
         h_s3_error(resp, req, S3E_PRECONDITION_FAILED, NULL);

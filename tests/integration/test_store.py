@@ -21,11 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AWS = "/usr/bin/aws"
 
 
-def boto3_client(port):
+def boto3_client(port=None, host=None, ak=AK, sk=SK):
+    """boto3's S3 client, path-style, no retries: the store on `port`, or any S3 at `host`."""
     import boto3
     from botocore.config import Config
-    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=AK,
-                        aws_secret_access_key=SK, region_name=REGION,
+    return boto3.client("s3", endpoint_url=f"http://{host or f'127.0.0.1:{port}'}",
+                        aws_access_key_id=ak, aws_secret_access_key=sk, region_name=REGION,
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                                       retries={"max_attempts": 1}))
 

@@ -36,15 +36,6 @@ PAST = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
 FUTURE = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
 
 
-def client(host, ak, sk):
-    import boto3
-    from botocore.config import Config
-    return boto3.client("s3", endpoint_url=f"http://{host}", aws_access_key_id=ak,
-                        aws_secret_access_key=sk, region_name=REGION,
-                        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                      retries={"max_attempts": 1}))
-
-
 # name, source key (None: the case's own object), CopyObject arguments
 CASES = [
     ("metadata_copied", None, {}),
@@ -108,8 +99,8 @@ class CopyParity(unittest.TestCase):
         self.assertEqual(self.srv.stop(), 0)
 
     def test_copy_table_same_answers_and_objects_as_rgw(self):
-        ours = client(f"127.0.0.1:{self.srv.store_port}", AK, SK)
-        rgw = client(RGW_HOST, RGW_AK, RGW_SK)
+        ours = boto3_client(self.srv.store_port)
+        rgw = boto3_client(host=RGW_HOST, ak=RGW_AK, sk=RGW_SK)
         rows = [(n, run_case(ours, BUCKET, n, k, a), run_case(rgw, RGW_BUCKET, n, k, a))
                 for n, k, a in CASES]
         report = "\n".join(f"{n:32} store={o} rgw={r}" for n, o, r in rows)
@@ -183,7 +174,7 @@ class StoreCopy(unittest.TestCase):
         self.assertEqual(self.keys(), ["private/secret.jpg"])
         # Ceph RGW 16.2 accepts the unsigned header and copies (docs/security.md): recorded so
         # that a fixed RGW shows up here
-        rgw = client(RGW_HOST, RGW_AK, RGW_SK)
+        rgw = boto3_client(host=RGW_HOST, ak=RGW_AK, sk=RGW_SK)
         run = uuid.uuid4().hex[:8]
         secret, temp = f"copy/{run}/secret.jpg", f"copy/{run}/upload.jpg"
         rgw.put_object(Bucket=RGW_BUCKET, Key=secret, Body=b"secret")

@@ -58,6 +58,11 @@ TEST(time_parsers_are_strict)
     CHECK(ts_parse_rfc3339("2015-08-30T12:36:00.5Z", &t));
     CHECK(!ts_parse_rfc3339("2015-08-30T12:36:00+02:00", &t));
     CHECK(!ts_parse_rfc3339("2015-08-30 12:36:00Z", &t));
+    CHECK(ts_parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT", &t));
+    CHECK_INT(t, 1440938160);
+    CHECK(!ts_parse_http_date("Sun, 30 Aug 2015 12:36:00", &t));
+    CHECK(!ts_parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT+1", &t));
+    CHECK(!ts_parse_http_date("2015-08-30T12:36:00Z", &t));
     CHECK(!ts_parse_rfc3339("2015-08-30T12:36:00.Z", &t));
     CHECK(!ts_parse_rfc3339(NULL, &t));
 }
