@@ -375,6 +375,7 @@ static bool start(struct job *j, struct h_pipeline *p, const char *key, struct h
     j->out = out;
     j->t0 = ts_now_mono_ms();
     metrics_add("imgsvc_pipeline_records_received_total", "", 1);
+    out->waited_ms = -1;
     snprintf(out->key, sizeof(out->key), "%s", key != NULL ? key : "");
     if (key == NULL || s3_key_parse_temp(key, &j->k, &e) != ERR_OK) {
         char reason[H_PIPE_REASON_MAX];
@@ -401,17 +402,23 @@ static void finish(struct job *j)
         cJSON_AddStringToObject(f, "detail", r->message);
         cJSON_AddNumberToObject(f, "attempts", r->attempts);
         cJSON_AddNumberToObject(f, "ms", r->ms);
+        if (r->waited_ms >= 0)
+            cJSON_AddNumberToObject(f, "waited_ms", r->waited_ms);
     }
     log_fields(r->outcome == H_PIPE_RETRY ? LOGL_WARN : LOGL_INFO, "pipeline", NULL, "record", f);
 }
 
-enum err_code h_pipeline_handle_record(struct h_pipeline *p, const struct s3_event_record *r,
-                                       struct h_pipe_result *out)
+enum err_code h_pipeline_handle_queued(struct h_pipeline *p, const struct s3_event_record *r,
+                                       double waited_ms, struct h_pipe_result *out)
 {
     struct job j;
     if (p == NULL || r == NULL || out == NULL)
         return ERR_INVALID;
     bool usable = start(&j, p, r->key, out); /* IGNORED with the key's reason when !usable */
+    if (waited_ms >= 0) {
+        out->waited_ms = waited_ms;
+        h_pipe_metrics_wait(waited_ms);
+    }
     j.rec = r;
     if (strcmp(r->bucket, s3_client_bucket(p->cfg.s3)) != 0)
         h_pipe_result_set(out, H_PIPE_IGNORED, "other_bucket", "the record is for bucket %.63s",
@@ -423,6 +430,12 @@ enum err_code h_pipeline_handle_record(struct h_pipeline *p, const struct s3_eve
         run(&j);
     finish(&j);
     return ERR_OK;
+}
+
+enum err_code h_pipeline_handle_record(struct h_pipeline *p, const struct s3_event_record *r,
+                                       struct h_pipe_result *out)
+{
+    return h_pipeline_handle_queued(p, r, -1, out);
 }
 
 enum err_code h_pipeline_handle_key(struct h_pipeline *p, const char *temp_key,

@@ -73,7 +73,8 @@ struct h_pipe_result {
     char message[H_PIPE_MESSAGE_MAX];
     int variants; /* written (READY) */
     int attempts;
-    double ms; /* wall time of the call */
+    double ms;        /* wall time of the call */
+    double waited_ms; /* time the record waited in the job queue before the call; -1: not queued */
 };
 
 struct h_pipeline;
@@ -89,6 +90,14 @@ void h_pipeline_free(struct h_pipeline *p);
  */
 enum err_code h_pipeline_handle_record(struct h_pipeline *p, const struct s3_event_record *r,
                                        struct h_pipe_result *out);
+
+/*
+ * The same for a record that waited `waited_ms` in the service's job queue (IMGSVC_PIPELINE_JOBS
+ * jobs at a time) before this call: observed in imgsvc_pipeline_wait_seconds and logged with the
+ * record as waited_ms.
+ */
+enum err_code h_pipeline_handle_queued(struct h_pipeline *p, const struct s3_event_record *r,
+                                       double waited_ms, struct h_pipe_result *out);
 
 /* The same for a temp key found without an event (the reconciler, `imgsvc process --key`). */
 enum err_code h_pipeline_handle_key(struct h_pipeline *p, const char *temp_key,

@@ -274,6 +274,8 @@ void h_pipe_metrics_count(const struct h_pipe_result *r);
  * (imgsvc_pipeline_phase_seconds{phase}). */
 #define H_PIPE_PHASES 5
 void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES]);
+/* Observes a record's wait in the job queue (imgsvc_pipeline_wait_seconds). */
+void h_pipe_metrics_wait(double ms);
 
 /* Registers the pipeline's metric families (idempotent). */
 void h_pipe_metrics_register(void);

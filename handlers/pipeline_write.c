@@ -392,6 +392,10 @@ void h_pipe_metrics_register(void)
                      "records), queue (waiting for an imaging slot), imaging, write (variants, "
                      "origin, manifest), delete (the temp)",
                      phase, sizeof(phase) / sizeof(phase[0]));
+    metrics_register("imgsvc_pipeline_wait_seconds", METRICS_HISTOGRAM,
+                     "Time a queued record waited for a job slot (IMGSVC_PIPELINE_JOBS) before its "
+                     "handling started",
+                     phase, sizeof(phase) / sizeof(phase[0]));
     metrics_register("imgsvc_upload_to_ready_seconds", METRICS_HISTOGRAM,
                      "From the temp object's Last-Modified to its manifest written", lag,
                      sizeof(lag) / sizeof(lag[0]));
@@ -404,6 +408,11 @@ void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES])
                                                      "phase=\"delete\""};
     for (int i = 0; i < H_PIPE_PHASES; i++)
         metrics_observe("imgsvc_pipeline_phase_seconds", names[i], (double)ms[i] / 1000.0);
+}
+
+void h_pipe_metrics_wait(double ms)
+{
+    metrics_observe("imgsvc_pipeline_wait_seconds", "", ms / 1000.0);
 }
 
 void h_pipe_metrics_count(const struct h_pipe_result *r)

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strcount.h"
+#include "common/timeutil.h"
 #include "server/pool.h"
 #include "server/routes.h"
 
@@ -75,6 +76,7 @@ static struct s3_client *store_client(struct srv_app *app, unsigned port, struct
 struct pipe_job {
     struct h_pipeline *pipeline;
     struct strcount *pending; /* the app's: the record's key is counted there until it ran */
+    int64_t queued_ms;        /* when it was queued (monotonic) */
     struct s3_event_record rec;
 };
 
@@ -89,7 +91,8 @@ static void pipe_job_run(void *arg)
 {
     struct pipe_job *j = arg;
     struct h_pipe_result r;
-    h_pipeline_handle_record(j->pipeline, &j->rec, &r); /* logs and counts itself */
+    double waited = (double)(ts_now_mono_ms() - j->queued_ms);
+    h_pipeline_handle_queued(j->pipeline, &j->rec, waited, &r); /* logs and counts itself */
     pipe_job_drop(j);
 }
 
@@ -105,6 +108,7 @@ static enum err_code pipe_submit(void *arg, const struct s3_event_record *r)
     j->pipeline = app->pipeline;
     j->pending = app->pending;
     j->rec = *r;
+    j->queued_ms = ts_now_mono_ms();
     if (strcount_add(app->pending, j->rec.key) != ERR_OK) {
         free(j);
         return ERR_NOMEM;

@@ -7,7 +7,7 @@ runs every second with no grace, so a photo and a hostile file PUT through their
 are found by the reconciler (imgsvc_reconciler_found_total) and end ready and failed
 (imgsvc_pipeline_records_total{outcome,reason}, imgsvc_pipeline_duration_seconds{outcome},
 imgsvc_pipeline_phase_seconds{phase} of the one upload made ready,
-imgsvc_upload_to_ready_seconds). POST /v1/events/s3 then brings records for another bucket and
+imgsvc_upload_to_ready_seconds, imgsvc_pipeline_wait_seconds of every record queued). POST /v1/events/s3 then brings records for another bucket and
 outside delete/ (imgsvc_events_ignored_total{reason}), an s3:TestEvent and a record whose temp
 does not exist (imgsvc_events_received_total{source}; the pipeline's outcome ignored,
 temp_missing). The queue is empty at the end (imgsvc_pipeline_queue_depth 0); every
@@ -156,6 +156,12 @@ class PipelineMetrics(unittest.TestCase):
         for name, labels in [("imgsvc_pipeline_duration_seconds", {"outcome": "ready"}),
                              ("imgsvc_upload_to_ready_seconds", {})]:
             self.assertGreater(value(m, name + "_sum", **labels), 0, (name, labels))
+        # the wait in the job queue: every record here came through it (the reconciler's
+        # hand-overs and the webhook's), and the photo's record line says how long it waited
+        self.assertEqual(value(m, "imgsvc_pipeline_wait_seconds_count"),
+                         value(m, "imgsvc_pipeline_records_received_total"))
+        self.assertGreaterEqual(value(m, "imgsvc_pipeline_wait_seconds_count"), 3)
+        self.assertGreaterEqual(self.record(photo["key"], "ready")["waited_ms"], 0)
         # queue depth and the reconciler's finds
         self.assertEqual(value(m, "imgsvc_pipeline_queue_depth"), 0)
         self.assertGreaterEqual(value(m, "imgsvc_reconciler_found_total"), 2)
@@ -165,7 +171,8 @@ class PipelineMetrics(unittest.TestCase):
 class QueueDepth(unittest.TestCase):
     """imgsvc_pipeline_queue_depth follows a backlog: six records POSTed at once to a pipeline
     that works on one upload at a time (IMGSVC_PIPELINE_JOBS=1; no store events, no reconciler)
-    are seen waiting in the queue, and the gauge is back at 0 once all six are ready."""
+    are seen waiting in the queue, and the gauge is back at 0 once all six are ready; each
+    record's waited_ms covers the handling of those before it (imgsvc_pipeline_wait_seconds)."""
 
     def setUp(self):
         require_bin(self)
@@ -200,11 +207,27 @@ class QueueDepth(unittest.TestCase):
         seen = self.depth()
         self.assertGreaterEqual(seen, 4)
         self.assertLessEqual(seen, 6)
+        done = []
         for key, _ in records:
-            self.assertIsNotNone(self.srv.wait_for_log(
+            rec = self.srv.wait_for_log(
                 lambda r, key=key: r.get("msg") == "record" and r.get("key") == key and
-                r.get("outcome") == "ready", timeout=WAIT_S), key)
+                r.get("outcome") == "ready", timeout=WAIT_S)
+            self.assertIsNotNone(rec, key)
+            done.append(rec)
         self.assertEqual(self.depth(), 0)
+        # each record logs how long it waited for the one job slot: at least the handling of
+        # every record before it (1 ms of rounding per record, and the queueing of the six
+        # itself, allowed for)
+        done.sort(key=lambda r: r["waited_ms"])
+        for k, rec in enumerate(done):
+            before = sum(r["ms"] for r in done[:k])
+            self.assertGreaterEqual(rec["waited_ms"] + 2 * k + 5, before, done)
+        self.assertGreater(before, 0)
+        status, _, body = self.srv.request("GET", "/metrics")
+        m = parse_metrics(body.decode())
+        self.assertEqual(value(m, "imgsvc_pipeline_wait_seconds_count"), 6)
+        self.assertAlmostEqual(value(m, "imgsvc_pipeline_wait_seconds_sum"),
+                               sum(r["waited_ms"] for r in done) / 1000.0, places=3)
 
 
 if __name__ == "__main__":
