@@ -33,12 +33,19 @@ ceph-osd, ceph-mon and this driver, from the phase's first PUT to its last ready
 per upload ("other" = the rest of the machine's busy time: processes outside the benchmark);
 "cpu_per_upload" compares the stacks' own CPU per upload (node / imgsvc).
 
+Latency in parts (imgsvc only: the anchor logs nothing per upload): each upload-to-ready is cut
+into the PUT, RGW's delivery of the event, the wait in imgsvc's job queue and the handler (see
+latency_parts); per phase the medians and the parts of the p90, p99 and slowest uploads, and
+with --timings every upload's parts as JSON lines.
+
 usage: pipeline_bench.py --imgsvc BIN --photos DIR [-n N] [-m M] [-c C] [-f F] [-w WORKERS]
                          [-W NODE_JOBS]
                          [--stacks imgsvc,node] [--seed S] [--node NODE] [--sync-events]
+                         [--imgsvc-env NAME=VALUE] [--timings FILE]
 """
 import argparse
 import concurrent.futures
+import datetime
 import http.client
 import json
 import math
@@ -305,7 +312,33 @@ class Putter:
             raise
         if r.status != 200:
             raise RuntimeError(f"PUT {u.path}: HTTP {r.status}")
-        return t0
+        return t0, time.time()
+
+
+LATENCY_PARTS = ("put", "delivery", "waited", "handler")
+
+
+def latency_parts(logs, keys, starts, put_ends, ready):
+    """{key: {part: ms}} of imgsvc's uploads, from the driver's clock and imgsvc's "record"
+    log lines (written when the handler ends, with its wall time `ms` and `waited_ms`, the wait
+    for a job slot before it): put = the PUT itself; delivery = PUT answered -> imgsvc has the
+    event (RGW's push, the persistent queue's poll included); waited = in imgsvc's job queue;
+    handler = GET temp .. DELETE temp. Log times have millisecond resolution."""
+    out = {}
+    for rec in logs:
+        k = rec.get("key")
+        if rec.get("msg") != "record" or k not in keys or "waited_ms" not in rec:
+            continue
+        try:
+            end = datetime.datetime.fromisoformat(rec["ts"].replace("Z", "+00:00")).timestamp()
+        except (KeyError, ValueError):
+            continue
+        start = end - rec["ms"] / 1000.0
+        received = start - rec["waited_ms"] / 1000.0
+        out[k] = {"put": round(1000 * (put_ends[k] - starts[k]), 1),
+                  "delivery": round(1000 * (received - put_ends[k]), 1),
+                  "waited": rec["waited_ms"], "handler": rec["ms"]}
+    return out
 
 
 def ready_times(watch, stack, keys):
@@ -336,7 +369,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
     jobs = stack.presign(n)
     bodies = [photos[i % len(photos)] for i in range(n)]
     keys = {key for key, _, _ in jobs}
-    starts = {}
+    starts, put_ends = {}, {}
     putter = Putter()
     load0 = loadavg()
     say(f"{stack.name}: {mode} phase, {n} uploads" +
@@ -348,7 +381,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
             futs = {pool.submit(putter.put, url, hdrs, body): key
                     for (key, url, hdrs), body in zip(jobs, bodies)}
             for f in concurrent.futures.as_completed(futs):
-                starts[futs[f]] = f.result()
+                starts[futs[f]], put_ends[futs[f]] = f.result()
     else:
         rng = random.Random(args.seed)
         t = time.time() + 0.5
@@ -364,7 +397,7 @@ def phase(stack, watch, photos, n, mode, rate, args):
                     time.sleep(delay)
                 futs[pool.submit(putter.put, url, hdrs, body)] = key
             for f in concurrent.futures.as_completed(futs):
-                starts[futs[f]] = f.result()
+                starts[futs[f]], put_ends[futs[f]] = f.result()
     puts_done = time.time()
     ready = wait_ready(watch, stack.name, keys, args.timeout)
     cpu = meter.result(n)  # before the checks and the clean-up below
@@ -398,6 +431,23 @@ def phase(stack, watch, photos, n, mode, rate, args):
                 phases[ph] = round(1000 * t / c, 1)
         if phases:  # mean wall time of each step of the handler, ms
             res["imgsvc_phase_mean_ms"] = phases
+        parts = latency_parts(stack.srv.logs(), keys, starts, put_ends, ready)
+        if parts:
+            lat_of = {k: ready[k] - starts[k] for k in parts}
+            ranked = sorted(parts, key=lambda k: lat_of[k])
+            at = lambda p: ranked[max(1, math.ceil(p * len(ranked) / 100)) - 1]  # as pct()
+            res["imgsvc_latency_parts_ms"] = {
+                "median": {part: pct([v[part] / 1000.0 for v in parts.values()], 50)
+                           for part in LATENCY_PARTS},
+                "p90_upload": parts[at(90)], "p99_upload": parts[at(99)],
+                "slowest_upload": parts[ranked[-1]]}
+        if args.timings:
+            with open(args.timings, "a") as f:
+                for k in sorted(parts, key=lambda k: starts[k]):
+                    f.write(json.dumps({"stack": stack.name, "phase": mode, "key": k,
+                                        "start": round(starts[k], 4),
+                                        "ready_ms": round(1000 * (ready[k] - starts[k]), 1),
+                                        **parts[k]}) + "\n")
     stack.clear()
     per = res["cpu_ms_per_upload"]
     say(f"{stack.name}: {mode}: {res['images_per_s']} images/s, p50 {res['p50_ms']} ms, "
@@ -442,6 +492,8 @@ def main():
     ap.add_argument("--imgsvc-env", action="append", default=[], metavar="NAME=VALUE",
                     help="an imgsvc setting other than its default (repeatable; reported in "
                          "settings.imgsvc_env)")
+    ap.add_argument("--timings", metavar="FILE", default="",
+                    help="append one JSON line per imgsvc upload (its latency in parts) to FILE")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--build-type", default="", help="imgsvc's CMAKE_BUILD_TYPE (reported)")

@@ -14,7 +14,8 @@
 # maximum rate), each with the measured value and whether it is met.
 #
 # usage: bench/pipeline/run.sh [-n UPLOADS] [-m UPLOADS] [-c PUT_THREADS] [-w WORKERS]
-#                              [-W NODE_JOBS] [-f FRACTION] [-s imgsvc,node] [-e NAME=VALUE] [-S] [-q]
+#                              [-W NODE_JOBS] [-f FRACTION] [-s imgsvc,node] [-e NAME=VALUE] [-S]
+#                              [-T FILE] [-q]
 #   -n  closed-phase uploads (default 200)        -m  open-phase uploads (default 100)
 #   -c  PUT threads in the closed phase (8)
 #   -w  imgsvc's IMGSVC_WORKERS (2, its default: uploads decoded at once, with its default
@@ -26,6 +27,9 @@
 #       (repeatable; reported in settings.imgsvc_env: such a run is not the default's figure)
 #   -S  synchronous events for both stacks: a non-persistent topic pushes from inside the PUT
 #       (RGW 16 polls an idle persistent queue only every 100 ms, hard-coded; see the driver)
+#   -T  append one JSON line per imgsvc upload to FILE: its upload-to-ready in parts (the PUT,
+#       RGW's delivery, the wait in imgsvc's job queue, the handler); the JSON has the medians
+#       and the parts of the p90, p99 and slowest uploads in any case
 #   -q  quick: -n 12 -m 6 (checks that everything runs; the numbers mean nothing)
 # Environment: IMGSVC_BIN (default build/imgsvc, built Release when missing), IMGSVC_CORPUS_DIR
 # (default build/corpus, made with ../shared/corpus/make-corpus.sh when missing), NODE (node),
@@ -36,7 +40,7 @@ set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 n=200 m=100 conc=8 workers=2 node_jobs=0 frac=0.5 stacks=imgsvc,node sync=() extra=()
-while getopts "n:m:c:w:W:f:s:e:Sqh" opt; do
+while getopts "n:m:c:w:W:f:s:e:T:Sqh" opt; do
     case $opt in
     n) n=$OPTARG ;;
     m) m=$OPTARG ;;
@@ -47,8 +51,9 @@ while getopts "n:m:c:w:W:f:s:e:Sqh" opt; do
     s) stacks=$OPTARG ;;
     e) extra+=(--imgsvc-env "$OPTARG") ;;
     S) sync=(--sync-events) ;;
+    T) extra+=(--timings "$OPTARG") ;;
     q) n=12 m=6 ;;
-    *) sed -n '2,34p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,38p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
