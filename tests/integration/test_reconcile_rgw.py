@@ -1,7 +1,8 @@
 """The reconciler and `imgsvc reprocess` against a real S3 (Ceph RGW, the `rgw` fixture).
 
 Uploads made while imgsvc is not running (temp objects PUT straight to RGW) are all ready, with
-no temp left, once imgsvc starts with the reconciler on. `imgsvc reprocess --prefix` after the
+no temp left, once imgsvc starts with the reconciler on; so is an upload whose event a
+non-persistent topic failed to push (RGW answers its PUT 200 and drops the event). `imgsvc reprocess --prefix` after the
 presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under the prefix: the new
 size is listed and its object has the preset's width; a second run is done_before for all; a
 run killed part-way is finished by the next, which skips what was done;
@@ -115,6 +116,35 @@ class ReconcileRgw(unittest.TestCase):
         self.assertEqual(self.listed(f"delete/feed/{self.feed}/"), [], "a temp was left")
         origins = self.listed(f"feed/{self.feed}/origin/")
         self.assertEqual(len(origins), len(keys))
+
+    def test_an_event_rgw_could_not_push_is_found_by_the_reconciler(self):
+        """A non-persistent topic (README, "Event notifications") whose push fails: RGW still
+        answers the upload's PUT 200 and drops the event, and the reconciler makes the upload
+        ready."""
+        from rgwnotify import Recorder, Rgw
+        rgw, rec = Rgw(), Recorder(status=503)
+        name = "rcg-sync-" + uuid.uuid4().hex[:8]
+        arn = rgw.create_topic(name, rec.url(), persistent=False)
+        keys, pushed = [], set()
+        try:
+            rgw.set_notification(self.bucket, arn, name, prefix=f"delete/feed/{self.feed}/")
+            # a new notification may take a moment to apply: PUT until one PUT's event came
+            deadline = time.time() + 60
+            while not pushed and time.time() < deadline:
+                keys += self.put_temps(1)  # boto3 raises unless the PUT answers 200
+                wait_until(lambda: any(r["s3"]["object"]["key"] in keys
+                                       for r in rec.records()), timeout=2, every=0.1)
+                pushed = {r["s3"]["object"]["key"] for r in rec.records()} & set(keys)
+        finally:
+            rgw.remove_notifications(self.bucket)
+            rgw.delete_topic(arn)
+            rec.close()
+        self.assertTrue(pushed, "RGW never pushed an event")
+        # refused (503), and nobody else took them: every temp is still there
+        self.assertEqual(sorted(self.listed(f"delete/feed/{self.feed}/")), sorted(keys))
+        for m in self.process_while_serving(keys):
+            self.assertEqual(m["status"], "ready")
+        self.assertEqual(self.listed(f"delete/feed/{self.feed}/"), [], "a temp was left")
 
     def reprocess(self, *args, env=None):
         rc, out, err = run_cli("reprocess", "--prefix", f"feed/{self.feed}/", *args,
