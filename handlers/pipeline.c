@@ -251,9 +251,11 @@ static enum err_code process(struct job *j, const struct s3_object_info *info, c
         goto cleanup;
     int64_t t_delete = ts_now_mono_ms();
     delete_temp_if(j, src.etag);
-    int64_t phases[] = {j->read_ms, t_slot - t_queue, t_write - t_begin - (t_slot - t_queue),
-                        t_delete - t_write, ts_now_mono_ms() - t_delete};
+    int64_t phases[H_PIPE_PHASES] = {j->read_ms, t_slot - t_queue,
+                                     t_write - t_begin - (t_slot - t_queue), t_delete - t_write,
+                                     ts_now_mono_ms() - t_delete};
     h_pipe_metrics_phases(phases);
+    memcpy(j->out->phase_ms, phases, sizeof(j->out->phase_ms));
     j->out->variants = res.variants.count;
     snprintf(j->out->manifest_key, sizeof(j->out->manifest_key), "%s", j->manifest_key);
     h_pipe_result_set(j->out, H_PIPE_READY, "", "%d variants", res.variants.count);
@@ -404,6 +406,9 @@ static void finish(struct job *j)
         cJSON_AddNumberToObject(f, "ms", r->ms);
         if (r->waited_ms >= 0)
             cJSON_AddNumberToObject(f, "waited_ms", r->waited_ms);
+        cJSON *ph = r->outcome == H_PIPE_READY ? cJSON_AddObjectToObject(f, "phases_ms") : NULL;
+        for (int i = 0; ph != NULL && i < H_PIPE_PHASES; i++)
+            cJSON_AddNumberToObject(ph, h_pipe_phase_names[i], (double)r->phase_ms[i]);
     }
     log_fields(r->outcome == H_PIPE_RETRY ? LOGL_WARN : LOGL_INFO, "pipeline", NULL, "record", f);
 }

@@ -62,6 +62,11 @@ enum h_pipe_outcome {
     H_PIPE_RETRY,       /* transient errors outlasted the attempts: the temp stays for later */
 };
 
+/* The steps of an upload made ready, as timed in h_pipe_result.phase_ms: read (the temp and its
+ * records), queue (waiting for an imaging slot), imaging, write (variants, origin, manifest),
+ * delete (the temp). */
+#define H_PIPE_PHASES 5
+
 /* What one call did. Plain value; `reason` is a stable code (ignore reason, failure code such
  * as "unsupported_format", or the transient error), `message` a sentence for people. */
 struct h_pipe_result {
@@ -75,6 +80,7 @@ struct h_pipe_result {
     int attempts;
     double ms;        /* wall time of the call */
     double waited_ms; /* time the record waited in the job queue before the call; -1: not queued */
+    int64_t phase_ms[H_PIPE_PHASES]; /* READY: the wall time of each step (H_PIPE_PHASES) */
 };
 
 struct h_pipeline;

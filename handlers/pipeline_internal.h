@@ -270,9 +270,10 @@ void h_pipe_result_set(struct h_pipe_result *out, enum h_pipe_outcome o, const c
  * imgsvc_pipeline_duration_seconds. Registers the pipeline's metric families on first use. */
 void h_pipe_metrics_count(const struct h_pipe_result *r);
 
-/* Observes the steps of an upload made ready, in ms: read, queue, imaging, write, delete
- * (imgsvc_pipeline_phase_seconds{phase}). */
-#define H_PIPE_PHASES 5
+/* The names of the steps of an upload made ready (H_PIPE_PHASES, pipeline.h), in order. */
+extern const char *const h_pipe_phase_names[H_PIPE_PHASES];
+
+/* Observes the steps of an upload made ready, in ms (imgsvc_pipeline_phase_seconds{phase}). */
 void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES]);
 /* Observes a record's wait in the job queue (imgsvc_pipeline_wait_seconds). */
 void h_pipe_metrics_wait(double ms);

@@ -401,13 +401,16 @@ void h_pipe_metrics_register(void)
                      sizeof(lag) / sizeof(lag[0]));
 }
 
+const char *const h_pipe_phase_names[H_PIPE_PHASES] = {"read", "queue", "imaging", "write",
+                                                       "delete"};
+
 void h_pipe_metrics_phases(const int64_t ms[H_PIPE_PHASES])
 {
-    static const char *const names[H_PIPE_PHASES] = {"phase=\"read\"", "phase=\"queue\"",
-                                                     "phase=\"imaging\"", "phase=\"write\"",
-                                                     "phase=\"delete\""};
-    for (int i = 0; i < H_PIPE_PHASES; i++)
-        metrics_observe("imgsvc_pipeline_phase_seconds", names[i], (double)ms[i] / 1000.0);
+    for (int i = 0; i < H_PIPE_PHASES; i++) {
+        char label[32];
+        snprintf(label, sizeof(label), "phase=\"%s\"", h_pipe_phase_names[i]);
+        metrics_observe("imgsvc_pipeline_phase_seconds", label, (double)ms[i] / 1000.0);
+    }
 }
 
 void h_pipe_metrics_wait(double ms)

@@ -315,7 +315,7 @@ class Putter:
         return t0, time.time()
 
 
-LATENCY_PARTS = ("put", "delivery", "waited", "handler")
+LATENCY_PARTS = ("put", "delivery", "waited", "handler", "slot", "imaging")
 
 
 def latency_parts(logs, keys, starts, put_ends, ready):
@@ -323,7 +323,8 @@ def latency_parts(logs, keys, starts, put_ends, ready):
     log lines (written when the handler ends, with its wall time `ms` and `waited_ms`, the wait
     for a job slot before it): put = the PUT itself; delivery = PUT answered -> imgsvc has the
     event (RGW's push, the persistent queue's poll included); waited = in imgsvc's job queue;
-    handler = GET temp .. DELETE temp. Log times have millisecond resolution."""
+    handler = GET temp .. DELETE temp, of which slot (waiting for an imaging slot) and imaging
+    (the record's phases_ms). Log times have millisecond resolution."""
     out = {}
     for rec in logs:
         k = rec.get("key")
@@ -337,7 +338,9 @@ def latency_parts(logs, keys, starts, put_ends, ready):
         received = start - rec["waited_ms"] / 1000.0
         out[k] = {"put": round(1000 * (put_ends[k] - starts[k]), 1),
                   "delivery": round(1000 * (received - put_ends[k]), 1),
-                  "waited": rec["waited_ms"], "handler": rec["ms"]}
+                  "waited": rec["waited_ms"], "handler": rec["ms"],
+                  "slot": rec.get("phases_ms", {}).get("queue", 0),
+                  "imaging": rec.get("phases_ms", {}).get("imaging", 0)}
     return out
 
 

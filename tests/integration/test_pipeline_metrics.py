@@ -161,7 +161,15 @@ class PipelineMetrics(unittest.TestCase):
         self.assertEqual(value(m, "imgsvc_pipeline_wait_seconds_count"),
                          value(m, "imgsvc_pipeline_records_received_total"))
         self.assertGreaterEqual(value(m, "imgsvc_pipeline_wait_seconds_count"), 3)
-        self.assertGreaterEqual(self.record(photo["key"], "ready")["waited_ms"], 0)
+        ready = self.record(photo["key"], "ready")
+        self.assertGreaterEqual(ready["waited_ms"], 0)
+        # and its steps, as in imgsvc_pipeline_phase_seconds: within the record's own time
+        phases = ready["phases_ms"]
+        self.assertEqual(list(phases), ["read", "queue", "imaging", "write", "delete"])
+        self.assertTrue(all(v >= 0 for v in phases.values()), phases)
+        self.assertGreater(phases["imaging"], 0)
+        self.assertLessEqual(sum(phases.values()), ready["ms"])
+        self.assertNotIn("phases_ms", self.record(hostile["key"], "failed"))
         # queue depth and the reconciler's finds
         self.assertEqual(value(m, "imgsvc_pipeline_queue_depth"), 0)
         self.assertGreaterEqual(value(m, "imgsvc_reconciler_found_total"), 2)
