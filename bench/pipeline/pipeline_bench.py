@@ -357,11 +357,17 @@ def ready_times(watch, stack, keys):
     return out
 
 
-def wait_ready(watch, stack, keys, timeout):
+def wait_ready(watch, stack, keys, timeout, stall):
+    """{key: ready time} once every key is ready, or what is ready when `timeout` seconds have
+    passed or no upload became ready for `stall` seconds (the caller reports the shortfall)."""
     deadline = time.time() + timeout
+    seen, moved = 0, time.time()
     while True:
         got = ready_times(watch, stack, keys)
-        if len(got) == len(keys) or time.time() > deadline:
+        now = time.time()
+        if len(got) != seen:
+            seen, moved = len(got), now
+        if len(got) == len(keys) or now > deadline or now - moved > stall:
             return got
         time.sleep(0.2)
 
@@ -402,11 +408,12 @@ def phase(stack, watch, photos, n, mode, rate, args):
             for f in concurrent.futures.as_completed(futs):
                 starts[futs[f]], put_ends[futs[f]] = f.result()
     puts_done = time.time()
-    ready = wait_ready(watch, stack.name, keys, args.timeout)
+    ready = wait_ready(watch, stack.name, keys, args.timeout, args.stall)
     cpu = meter.result(n)  # before the checks and the clean-up below
     if len(ready) < n:
         raise RuntimeError(f"{stack.name}: {n - len(ready)} of {n} uploads not ready within "
-                           f"{args.timeout} s of the last PUT")
+                           f"{args.timeout} s of the last PUT, or none for {args.stall} s (the "
+                           "stack or RGW's delivery of its events stalled)")
     objects = stack.check(keys)
     lat = [ready[k] - starts[k] for k in keys]
     first, last = min(starts.values()), max(ready.values())
@@ -499,6 +506,8 @@ def main():
                     help="append one JSON line per imgsvc upload (its latency in parts) to FILE")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--stall", type=float, default=120,
+                    help="give up when no upload became ready for this many seconds")
     ap.add_argument("--build-type", default="", help="imgsvc's CMAKE_BUILD_TYPE (reported)")
     args = ap.parse_args()
     for kv in args.imgsvc_env:
