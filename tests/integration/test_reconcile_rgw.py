@@ -1,12 +1,12 @@
 """The reconciler and `imgsvc reprocess` against a real S3 (Ceph RGW, the `rgw` fixture).
 
 Uploads made while imgsvc is not running (temp objects PUT straight to RGW) are all ready, with
-no temp left, once imgsvc starts with the reconciler on; so is an upload whose event a non-
-persistent topic failed to push (RGW answers its PUT 200 and drops the event). `imgsvc reprocess
---prefix` after the presets gain a size (IMGSVC_PRESETS_FILE) regenerates every manifest under
-the prefix: the new size is listed and its object has the preset's width; a second run is
-done_before for all; a run killed part-way is finished by the next, which skips what was done;
---dry-run writes nothing and tells which uploads are behind; a bad prefix or no
+no temp left, once imgsvc starts with the reconciler on; so is an upload whose event a
+non-persistent topic failed to push (RGW answers its PUT 200 and drops the event). `imgsvc
+reprocess --prefix` after the presets gain a size (IMGSVC_PRESETS_FILE) regenerates every
+manifest under the prefix: the new size is listed and its object has the preset's width; a
+second run is done_before for all; a run killed part-way is finished by the next, which skips
+what was done; --dry-run writes nothing and tells which uploads are behind; a bad prefix or no
 IMGSVC_S3_ENDPOINT exit 2 with a message. POST /v1/objects/reprocess does the same through the
 service (401 without an API key, 400 for a bad prefix, 202 then the manifest updated). Keys use
 a fresh feed id per test, so a case's checks see only its own uploads.
