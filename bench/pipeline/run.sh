@@ -29,8 +29,8 @@
 #       (RGW 16 polls an idle persistent queue only every 100 ms, hard-coded; see the driver)
 #   -T  append one JSON line per imgsvc upload to FILE: its upload-to-ready in parts (the PUT,
 #       RGW's delivery, the wait in imgsvc's job queue, the handler with its wait for an imaging
-#       slot and its imaging); the JSON has the medians
-#       and the parts of the p90, p99 and slowest uploads in any case
+#       slot and its imaging); the JSON has the medians and the parts of the p90, p99 and
+#       slowest uploads in any case
 #   -q  quick: -n 12 -m 6 (checks that everything runs; the numbers mean nothing)
 # Environment: IMGSVC_BIN (default build/imgsvc, built Release when missing), IMGSVC_CORPUS_DIR
 # (default build/corpus, made with ../shared/corpus/make-corpus.sh when missing), NODE (node),
