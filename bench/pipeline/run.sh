@@ -54,7 +54,7 @@ while getopts "n:m:c:w:W:f:s:e:T:Sqh" opt; do
     S) sync=(--sync-events) ;;
     T) extra+=(--timings "$OPTARG") ;;
     q) n=12 m=6 ;;
-    *) sed -n '2,38p' "$0" >&2 && exit 2 ;;
+    *) sed -n '2,39p' "$0" >&2 && exit 2 ;;
     esac
 done
 node=${NODE:-node}
