@@ -96,8 +96,8 @@ class PipelineMetrics(unittest.TestCase):
             photo = self.upload(f.read())
         with open(os.path.join(HOSTILE, "text-named.jpg"), "rb") as f:
             hostile = self.upload(f.read())
-        self.record(photo["key"], "ready")
-        self.record(hostile["key"], "failed")
+        ready = self.record(photo["key"], "ready")
+        failed = self.record(hostile["key"], "failed")
 
         self.assertEqual(self.post(ceph_body(photo["key"], bucket="another-bucket"))["ignored"],
                          1)
@@ -161,7 +161,6 @@ class PipelineMetrics(unittest.TestCase):
         self.assertEqual(value(m, "imgsvc_pipeline_wait_seconds_count"),
                          value(m, "imgsvc_pipeline_records_received_total"))
         self.assertGreaterEqual(value(m, "imgsvc_pipeline_wait_seconds_count"), 3)
-        ready = self.record(photo["key"], "ready")
         self.assertGreaterEqual(ready["waited_ms"], 0)
         # and its steps, as in imgsvc_pipeline_phase_seconds: within the record's own time
         phases = ready["phases_ms"]
@@ -169,7 +168,7 @@ class PipelineMetrics(unittest.TestCase):
         self.assertTrue(all(v >= 0 for v in phases.values()), phases)
         self.assertGreater(phases["imaging"], 0)
         self.assertLessEqual(sum(phases.values()), ready["ms"])
-        self.assertNotIn("phases_ms", self.record(hostile["key"], "failed"))
+        self.assertNotIn("phases_ms", failed)
         # queue depth and the reconciler's finds
         self.assertEqual(value(m, "imgsvc_pipeline_queue_depth"), 0)
         self.assertGreaterEqual(value(m, "imgsvc_reconciler_found_total"), 2)

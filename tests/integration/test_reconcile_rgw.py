@@ -132,9 +132,9 @@ class ReconcileRgw(unittest.TestCase):
             deadline = time.time() + 60
             while not pushed and time.time() < deadline:
                 keys += self.put_temps(1)  # boto3 raises unless the PUT answers 200
-                wait_until(lambda: any(r["s3"]["object"]["key"] in keys
-                                       for r in rec.records()), timeout=2, every=0.1)
-                pushed = {r["s3"]["object"]["key"] for r in rec.records()} & set(keys)
+                pushed = wait_until(lambda: {r["s3"]["object"]["key"]
+                                             for r in rec.records()} & set(keys),
+                                    timeout=2, every=0.1)
         finally:
             rgw.remove_notifications(self.bucket)
             rgw.delete_topic(arn)
